@@ -1,0 +1,92 @@
+"""Sessions for the monorepo. The exact versions used for tests and reproduction are pinned here.
+
+    nox -s tests      whole test suite (all three packages, one venv)
+    nox -s slow       tests marked slow
+    nox -s lint       ruff check + ruff format --check
+    nox -s typecheck  mypy on the packages
+    nox -s bench      every package's benchmark; figures go to BENCHMARKS.md by hand
+    nox -s demo       the main job: CPU reproduction of every experiment + report
+    nox -s repro -- ARGS   python -m paper_repro ARGS (e.g. `run fig5 --preset paper --out runs/p`)
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "lint"]
+
+# Torch comes from this machine's local wheel store through plain pip (uv/poetry would download it).
+TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
+PINS = [
+    "numpy==2.4.6",
+    "scipy==1.17.1",
+    "matplotlib==3.11.2",
+    "tqdm==4.70.1",
+    "mnist1d==0.0.2.post1",
+    "scikit-learn==1.9.1",
+]
+TEST_PINS = ["pytest==9.2.0", "pytest-xdist==3.8.0", "hypothesis==6.170.15"]
+PACKAGES = ["-e", "packages/rk-optim", "-e", "packages/surface-probe[plot]", "-e", "packages/paper-repro"]
+TEST_DIRS = ["packages/rk-optim/tests", "packages/surface-probe/tests", "packages/paper-repro/tests"]
+
+
+def install_workspace(session: nox.Session, *extra: str) -> None:
+    """Install the pinned stack and the three packages (editable) into the session's venv."""
+    session.install(*TORCH, *PINS, *extra)
+    session.install(*PACKAGES)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    install_workspace(session, *TEST_PINS)
+    session.run(
+        "pytest", "-n", "2", "-m", "not slow", *TEST_DIRS, *session.posargs,
+        env={"OMP_NUM_THREADS": "1"},
+    )
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    install_workspace(session, *TEST_PINS)
+    session.run("pytest", "-m", "slow", *TEST_DIRS, *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    install_workspace(session, "mypy==2.4.1")
+    session.run(
+        "mypy",
+        "packages/rk-optim/src/rk_optim",
+        "packages/surface-probe/src/surface_probe",
+        "packages/paper-repro/src/paper_repro",
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    install_workspace(session, "loss-landscapes==3.0.6")
+    session.run("python", "packages/rk-optim/benchmarks/bench_rk_optim.py", *session.posargs)
+    session.run("python", "packages/surface-probe/benchmarks/bench_surface_probe.py", *session.posargs)
+    session.run("python", "-m", "paper_repro.bench", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    install_workspace(session)
+    out = "runs/demo"
+    session.run("python", "-m", "paper_repro", "run", "all", "--preset", "cpu", "--out", out)
+    session.run("python", "-m", "paper_repro", "report", "--out", out)
+
+
+@nox.session
+def repro(session: nox.Session) -> None:
+    install_workspace(session)
+    session.run("python", "-m", "paper_repro", *session.posargs)
