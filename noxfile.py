@@ -1,12 +1,12 @@
 """Sessions for the monorepo. The exact versions used for tests and reproduction are pinned here.
 
-    nox -s tests      whole test suite (all three packages, one venv)
-    nox -s slow       tests marked slow
-    nox -s lint       ruff check + ruff format --check
-    nox -s typecheck  mypy on the packages
-    nox -s bench      every package's benchmark; figures go to BENCHMARKS.md by hand
-    nox -s demo       the main job: CPU reproduction of every experiment + report
-    nox -s repro -- ARGS   python -m paper_repro ARGS (e.g. `run fig5 --preset paper --out runs/p`)
+nox -s tests      whole test suite (all three packages, one venv)
+nox -s slow       tests marked slow
+nox -s lint       ruff check + ruff format --check
+nox -s typecheck  mypy on the packages
+nox -s bench      every package's benchmark; figures go to BENCHMARKS.md by hand
+nox -s demo       the main job: CPU reproduction of every experiment + report
+nox -s repro -- ARGS   python -m paper_repro ARGS (e.g. `run fig5 --preset paper --out runs/p`)
 """
 
 from __future__ import annotations
@@ -27,8 +27,19 @@ PINS = [
     "scikit-learn==1.9.1",
 ]
 TEST_PINS = ["pytest==9.2.0", "pytest-xdist==3.8.0", "hypothesis==6.170.15"]
-PACKAGES = ["-e", "packages/rk-optim", "-e", "packages/surface-probe[plot]", "-e", "packages/paper-repro"]
-TEST_DIRS = ["packages/rk-optim/tests", "packages/surface-probe/tests", "packages/paper-repro/tests"]
+PACKAGES = [
+    "-e",
+    "packages/rk-optim",
+    "-e",
+    "packages/surface-probe[plot]",
+    "-e",
+    "packages/paper-repro",
+]
+TEST_DIRS = [
+    "packages/rk-optim/tests",
+    "packages/surface-probe/tests",
+    "packages/paper-repro/tests",
+]
 
 
 def install_workspace(session: nox.Session, *extra: str) -> None:
@@ -41,7 +52,13 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session) -> None:
     install_workspace(session, *TEST_PINS)
     session.run(
-        "pytest", "-n", "2", "-m", "not slow", *TEST_DIRS, *session.posargs,
+        "pytest",
+        "-n",
+        "2",
+        "-m",
+        "not slow",
+        *TEST_DIRS,
+        *session.posargs,
         env={"OMP_NUM_THREADS": "1"},
     )
 
@@ -74,7 +91,9 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     install_workspace(session, "loss-landscapes==3.0.6")
     session.run("python", "packages/rk-optim/benchmarks/bench_rk_optim.py", *session.posargs)
-    session.run("python", "packages/surface-probe/benchmarks/bench_surface_probe.py", *session.posargs)
+    session.run(
+        "python", "packages/surface-probe/benchmarks/bench_surface_probe.py", *session.posargs
+    )
     session.run("python", "-m", "paper_repro.bench", *session.posargs)
 
 

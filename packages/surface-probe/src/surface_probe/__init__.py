@@ -1,1 +1,60 @@
-"""surface-probe."""
+"""surface-probe: model-agnostic loss-surface probes for any torch ``nn.Module``.
+
+Lines, planes, bilinear and barycentric patches, basins and functional distance between weight
+sets, evaluated without ever modifying the user's model.  ``surface_probe.plot`` (matplotlib) is
+imported lazily on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from surface_probe import distributed, geometry
+from surface_probe.evaluate import Evaluator
+from surface_probe.geometry import trajectory_pca
+from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
+from surface_probe.probes import (
+    barycentric,
+    basin,
+    bilinear,
+    functional_distance,
+    functional_distance_line,
+    line,
+    plane,
+    random_direction,
+)
+from surface_probe.results import BasinResult, FunctionalDistance, LineResult, SurfaceResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BNPolicy",
+    "BasinResult",
+    "Evaluator",
+    "FunctionalDistance",
+    "LineResult",
+    "SurfaceResult",
+    "WeightSpace",
+    "WeightsLike",
+    "__version__",
+    "barycentric",
+    "basin",
+    "bilinear",
+    "distributed",
+    "functional_distance",
+    "functional_distance_line",
+    "geometry",
+    "line",
+    "plane",
+    "plot",
+    "random_direction",
+    "trajectory_pca",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``surface_probe.plot`` (and with it matplotlib) only when first used."""
+    if name == "plot":
+        return importlib.import_module("surface_probe.plot")
+    raise AttributeError(f"module 'surface_probe' has no attribute {name!r}")

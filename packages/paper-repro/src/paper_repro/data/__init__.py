@@ -1,0 +1,62 @@
+"""Data sets of the reproduction as in-memory tensors, and the shared minibatch order.
+
+``load_dataset(name, ...)`` returns a :class:`DataBundle`; ``minibatch_order`` gives the index
+batches of one epoch, a function of ``(seed, epoch)`` only. No loader writes into the working
+directory.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from paper_repro._registry import call_registered
+from paper_repro.data.bundle import DataBundle, Task
+from paper_repro.data.cifar10 import load_cifar10
+from paper_repro.data.digits import load_digits
+from paper_repro.data.mnist1d import load_mnist1d
+from paper_repro.data.order import epoch_generator, minibatch_order
+from paper_repro.data.text import load_ptb, load_pydoc
+
+DATASETS: dict[str, Callable[..., DataBundle]] = {
+    "cifar10": load_cifar10,
+    "ptb": load_ptb,
+    "mnist1d": load_mnist1d,
+    "digits": load_digits,
+    "pydoc": load_pydoc,
+}
+"""Registry of data-set loaders by name."""
+
+
+def load_dataset(
+    name: str,
+    *,
+    root: str | Path | None = None,
+    download: bool = False,
+    seed: int = 0,
+    **kwargs: Any,
+) -> DataBundle:
+    """Load data set ``name`` (see :data:`DATASETS`) with loader-specific ``kwargs``.
+
+    ``root`` and ``download`` go to the loaders that read files (cifar10, ptb; ptb cannot
+    download); ``seed`` to those with randomness (mnist1d generation, digits split). A loader
+    ignores the common arguments it has no use for. Unknown names or keywords raise errors listing
+    the accepted ones.
+    """
+    if name in DATASETS:
+        accepted = inspect.signature(DATASETS[name]).parameters
+        common = {"root": root, "download": download, "seed": seed}
+        kwargs = {**{k: v for k, v in common.items() if k in accepted}, **kwargs}
+    return call_registered("dataset", DATASETS, name, kwargs)
+
+
+__all__ = [
+    "DATASETS",
+    "DataBundle",
+    "Task",
+    "epoch_generator",
+    "load_dataset",
+    "minibatch_order",
+]

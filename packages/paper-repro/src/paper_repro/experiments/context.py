@@ -1,0 +1,203 @@
+"""What every experiment shares: the run set (training runs reused across experiments), probe data,
+figure and JSON output, and a few summary statistics.
+
+Directory layout of one reproduction ``OUT``::
+
+    OUT/preset.json              the preset the runs were made with (read by the report)
+    OUT/runs/<config key>/       one training run (paper_repro.train), shared by every experiment
+    OUT/<experiment>/result.json the experiment's numbers (written last, atomically: its presence
+                                 marks the experiment finished)
+    OUT/<experiment>/*.png       its figures
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import checkpoint
+from ..data import DataBundle, load_dataset
+from ..presets import Preset
+from ..train import RunResult, TrainConfig, build_initial_model, train
+
+StateDict = dict[str, torch.Tensor]
+RESULT_FILE = "result.json"
+
+
+@dataclass
+class Context:
+    """One reproduction: a preset and an output directory; trains and loads runs on demand.
+
+    ``only_train`` makes experiments stop after their training runs (no probes, no result).
+    ``train_calls`` counts the runs actually trained (not loaded) by this context.
+    """
+
+    preset: Preset
+    out_dir: Path
+    only_train: bool = False
+    progress: bool | None = None
+    train_calls: int = 0
+    _data: dict[str, DataBundle] = field(default_factory=dict, repr=False)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.out_dir / "runs"
+
+    def log(self, message: str) -> None:
+        """One concise progress line on stderr."""
+        print(message, file=sys.stderr, flush=True)
+
+    def data(self, role: str) -> DataBundle:
+        """The data set of ``role``."""
+        setup = self.preset.setups[role]
+        return self.bundle(setup.dataset, dict(setup.dataset_kwargs))
+
+    def bundle(self, dataset: str, kwargs: Mapping[str, Any]) -> DataBundle:
+        """``load_dataset(dataset, **kwargs)``, loaded once per context."""
+        key = json.dumps([dataset, dict(kwargs)], sort_keys=True)
+        if key not in self._data:
+            self._data[key] = load_dataset(dataset, **dict(kwargs))
+        return self._data[key]
+
+    def run(self, config: TrainConfig) -> RunResult:
+        """Train ``config`` into the shared runs directory, or load it when already finished."""
+        fresh = not (self.runs_dir / config.key() / "final.pt").exists()
+        tic = time.perf_counter()
+        data = self.bundle(config.dataset, config.dataset_kwargs)
+        result = train(config, self.runs_dir, data=data, progress=self.progress)
+        if fresh:
+            self.train_calls += 1
+            last = result.history[-1]
+            self.log(
+                f"  trained {config.model} {config.schedule} init={config.init} "
+                f"seed={config.init_seed}: train_acc {last['train_acc']:.3f} "
+                f"test_acc {last['test_acc']:.3f} ({time.perf_counter() - tic:.1f} s)"
+            )
+        return result
+
+    def train(
+        self,
+        role: str,
+        schedule: str,
+        *,
+        seed: int,
+        init: str = "default",
+        lr: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+    ) -> RunResult:
+        """Shorthand for ``run(preset.config(...))``."""
+        config = self.preset.config(
+            role, schedule, seed=seed, init=init, lr=lr, epochs=epochs, batch_size=batch_size
+        )
+        return self.run(config)
+
+    def template(self, role: str) -> nn.Module:
+        """The architecture of ``role`` (weights irrelevant: probes load weight sets into it)."""
+        return build_initial_model(self.preset.config(role, "sgd", seed=0))
+
+    def probe_data(self, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training examples the loss surfaces are evaluated on (the first ``probe_examples``)."""
+        data = self.data(role)
+        n = self.preset.probe_examples or data.train_x.shape[0]
+        return data.train_x[:n], data.train_y[:n]
+
+    def test_data(self, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The held-out split (functional distances are measured on it, as in the paper)."""
+        data = self.data(role)
+        return data.test_x, data.test_y
+
+    def experiment_dir(self, name: str) -> Path:
+        path = self.out_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def result_path(out_dir: Path, name: str) -> Path:
+    return Path(out_dir) / name / RESULT_FILE
+
+
+def load_result(out_dir: Path, name: str) -> dict[str, Any] | None:
+    """The saved numbers of experiment ``name``, or None when it has not finished."""
+    path = result_path(out_dir, name)
+    if not path.exists():
+        return None
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def save_result(
+    ctx: Context, name: str, numbers: Mapping[str, Any], figures: Sequence[str]
+) -> dict[str, Any]:
+    """Write ``OUT/<name>/result.json`` atomically; ``figures`` are paths relative to ``OUT``."""
+    record = {
+        "experiment": name,
+        "preset": ctx.preset.name,
+        "seeds": ctx.preset.seeds,
+        "figures": list(figures),
+        "numbers": to_builtin(numbers),
+    }
+    checkpoint.save_json(record, result_path(ctx.out_dir, name))
+    return record
+
+
+def save_figure(ctx: Context, name: str, stem: str, fig: Any) -> str:
+    """Save a matplotlib figure as ``OUT/<name>/<stem>.png``; returns the path relative to OUT."""
+    import matplotlib.pyplot as plt
+
+    path = ctx.experiment_dir(name) / f"{stem}.png"
+    tmp = path.with_name(f".{stem}.tmp.png")
+    fig.savefig(tmp, dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    tmp.replace(path)
+    return f"{name}/{stem}.png"
+
+
+def to_builtin(value: Any) -> Any:
+    """NumPy scalars/arrays and tuples → plain JSON types; non-finite floats kept (JSON NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_builtin(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_builtin(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_builtin(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value)
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def mean_std(values: Iterable[float]) -> dict[str, float]:
+    """``{"mean", "std", "n"}`` of finite values (sample std, ddof = 1; 0 for a single value)."""
+    arr = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
+    if arr.size == 0:
+        return {"mean": math.nan, "std": math.nan, "n": 0}
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return {"mean": float(arr.mean()), "std": std, "n": int(arr.size)}
+
+
+def barrier(loss: np.ndarray) -> float:
+    """Height of the loss barrier along a path: max over the path minus the larger endpoint,
+    ``max_α L(α) − max(L(0), L(1))`` (0 for a path that never rises above its ends)."""
+    finite = np.where(np.isfinite(loss), loss, np.inf)
+    return float(finite.max() - max(finite[0], finite[-1]))
+
+
+def final_acc(run: RunResult, split: str = "train") -> float:
+    return float(run.history[-1][f"{split}_acc"])
+
+
+def curve(run: RunResult, key: str) -> list[float]:
+    """``history[e][key]`` for every epoch ``e`` (epoch 0 = the initial weights)."""
+    return [float(h[key]) for h in run.history]

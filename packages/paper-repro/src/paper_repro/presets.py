@@ -1,0 +1,368 @@
+"""Presets: the scale at which every experiment runs (``smoke``, ``cpu``, ``paper``).
+
+A :class:`Preset` names the models and data sets (by *role*), the optimizers and their learning
+rates, the epochs, the number of seeds and the resolution of every probe. Experiments never hold a
+number of their own: they read it here, so one code path runs at every scale.
+
+Roles
+    ``bn``        the main network, with batch normalization (Table 1, Figures 2–7, 9, 10)
+    ``nobn``      the same network without batch normalization (Table 2, Figure 8)
+    ``conv_bn``   a NIN with BN for the exotic initialisations (Figure 11)
+    ``conv_nobn`` the same NIN without BN
+
+Seeds
+    Seed ``s`` fixes both the initial weights (``init_seed = s``) and the minibatch order
+    (``data_seed = s``), so every optimizer of a comparison starts from the same θ_0 and sees the
+    same minibatches; restarts of an optimizer (Figures 4–6) use seeds ``0 … seeds-1``.
+
+Learning rates (paper §3.4 grids: {0.2, 0.1, 0.05, 0.01} for SGD, {0.002, 0.001, 0.0005, 0.0001}
+for adaptive methods, doubled for the Runge–Kutta variants; Adadelta uses η = 1). Each preset
+picks one value per optimizer from these grids, listed in :data:`GRID_CHOICE`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .optimizers import OPTIMIZERS, PAPER_LR_GRID
+from .train import TrainConfig
+
+ROLES: tuple[str, ...] = ("bn", "nobn", "conv_bn", "conv_nobn")
+"""The model/data roles every preset defines."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A model and a data set, by registry name and keyword arguments."""
+
+    model: str
+    model_kwargs: Mapping[str, Any]
+    dataset: str
+    dataset_kwargs: Mapping[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Every size, rate and count the experiments use (see the module docstring)."""
+
+    name: str
+    description: str
+    setups: Mapping[str, Setup]
+    epochs: int
+    exotic_epochs: int
+    batch_size: int
+    exotic_batch_size: int
+    """Figure 11's batch size (small NINs on 1,438 digits need more than 12 steps an epoch)."""
+    lr: Mapping[str, float]
+    seeds: int
+    optimizers: tuple[str, ...]
+    """Table 1, Figures 4–6, 8, 10: the optimizers compared (every pair in Table 1)."""
+    quad: tuple[str, str, str, str]
+    """Figure 3: the four optimizers whose finals span the bilinear patch."""
+    basin_pairs: tuple[tuple[str, str], ...]
+    """Figure 5(b,d) and 8: the final→final pairs drawn for every seed."""
+    switch_pair: tuple[str, str]
+    switch_fractions: tuple[float, ...]
+    rk_comparison: tuple[tuple[str, str, float], ...]
+    """Figure 9: (label, optimizer, learning-rate multiplier)."""
+    exotic_inits: tuple[str, ...]
+    exotic_optimizer: str
+    resolution: int
+    line_steps: int
+    probe_examples: int
+    """Training examples the loss surfaces are evaluated on (the first ones; 0 = all)."""
+    basin_threshold: float
+    basin_reach: float
+    """sp.basin searches up to ``basin_reach × ‖θ_0 − θ_1‖`` (past the init when > 1)."""
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    device: str = "auto"
+    precision: str = "fp32"
+    grad_clip: float | None = None
+    deviations: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        missing = [r for r in ROLES if r not in self.setups]
+        if missing:
+            raise ValueError(f"preset {self.name!r} lacks setups for roles {missing}")
+        names = set(self.optimizers) | set(self.quad) | set(self.switch_pair)
+        names |= {o for _, o, _ in self.rk_comparison} | {self.exotic_optimizer}
+        names |= {o for pair in self.basin_pairs for o in pair}
+        unknown = sorted(names - set(OPTIMIZERS))
+        if unknown:
+            raise ValueError(f"preset {self.name!r}: unknown optimizers {unknown}")
+        no_lr = sorted(names - set(self.lr))
+        if no_lr:
+            raise ValueError(f"preset {self.name!r}: no learning rate for {no_lr}")
+        if self.seeds < 1:
+            raise ValueError(f"preset {self.name!r}: seeds must be >= 1, got {self.seeds}")
+        bad = [f for f in self.switch_fractions if not 0.0 < f < 1.0]
+        if bad or any(round(f * self.epochs) in (0, self.epochs) for f in self.switch_fractions):
+            raise ValueError(
+                f"preset {self.name!r}: switch fractions {self.switch_fractions} must fall "
+                f"strictly inside the {self.epochs} epochs"
+            )
+
+    def config(
+        self,
+        role: str,
+        schedule: str,
+        *,
+        seed: int,
+        init: str = "default",
+        lr: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+    ) -> TrainConfig:
+        """The :class:`TrainConfig` of one run: ``schedule`` on the ``role`` setup from ``seed``.
+
+        A single-optimizer ``schedule`` takes the preset's rate for that optimizer unless ``lr`` is
+        given; multi-phase schedules carry their rates in the schedule string.
+        """
+        if role not in self.setups:
+            raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        setup = self.setups[role]
+        if lr is None and schedule in self.lr:
+            lr = self.lr[schedule]
+        return TrainConfig(
+            model=setup.model,
+            model_kwargs=dict(setup.model_kwargs),
+            dataset=setup.dataset,
+            dataset_kwargs=dict(setup.dataset_kwargs),
+            schedule=schedule,
+            lr=lr,
+            epochs=self.epochs if epochs is None else epochs,
+            batch_size=self.batch_size if batch_size is None else batch_size,
+            init=init,
+            init_seed=seed,
+            data_seed=seed,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            device=self.device,
+            precision=self.precision,
+            grad_clip=self.grad_clip,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (saved with every run directory for the report)."""
+        described: dict[str, Any] = json_ready(dataclasses.asdict(self))
+        return described
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples → lists and mappings → dicts, recursively (for ``json.dumps``)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+GRID_CHOICE: dict[str, int] = {
+    "sgd": 1,
+    "sgdm": 3,
+    "rmsprop": 1,
+    "adadelta": 0,
+    "adam": 1,
+    "midpoint": 1,
+    "heun": 1,
+    "ralston": 1,
+    "adam_rk2": 1,
+}
+"""Index into ``PAPER_LR_GRID[name]`` used by every preset: SGD 0.1 (RK variants doubled: 0.2),
+SGD with momentum 0.01 (with μ = 0.9 its effective step 0.1 matches SGD's), RMSprop/Adam 0.001
+(Adam&RK2 doubled: 0.002), Adadelta 1."""
+
+PAPER_RATES: dict[str, float] = {n: PAPER_LR_GRID[n][i] for n, i in GRID_CHOICE.items()}
+
+_ALL_NINE = OPTIMIZERS
+_RK_COMPARISON: tuple[tuple[str, str, float], ...] = (
+    ("sgd", "sgd", 1.0),
+    ("sgd x2", "sgd", 2.0),
+    ("midpoint", "midpoint", 1.0),
+    ("heun", "heun", 1.0),
+    ("ralston", "ralston", 1.0),
+    ("adam", "adam", 1.0),
+    ("adam_rk2", "adam_rk2", 1.0),
+)
+_EXOTIC = ("default", "normal(-10,0.01)", "normal(-1,1)")
+_BASIN_PAIRS = (("sgd", "adam"), ("heun", "adam_rk2"))
+_QUAD = ("sgd", "adam", "heun", "rmsprop")
+
+
+def _mnist1d(num_samples: int) -> dict[str, Any]:
+    return {"num_samples": num_samples, "train_split": 0.8}
+
+
+def _small_setups(
+    model_kwargs: Mapping[str, Any], data: Mapping[str, Any], nin: float | None
+) -> dict[str, Setup]:
+    """Roles of the reduced presets; ``nin`` = NIN width for Figure 11 (None: the 1-D CNN)."""
+
+    def small(bn: bool) -> Setup:
+        kw = {**model_kwargs, "batchnorm": bn}
+        return Setup("cnn1d", kw, "mnist1d", data, f"1-D CNN {kw} on MNIST-1D {dict(data)}")
+
+    def conv(bn: bool) -> Setup:
+        if nin is None:
+            return small(bn)
+        kw = {"width": nin, "batchnorm": bn, "dropout": nin}
+        return Setup("nin", kw, "digits", {"image_size": 32}, f"NIN {kw} on 8×8 digits at 32×32")
+
+    return {
+        "bn": small(True),
+        "nobn": small(False),
+        "conv_bn": conv(True),
+        "conv_nobn": conv(False),
+    }
+
+
+_REDUCED_DEVIATIONS = (
+    "Data: MNIST-1D (generated offline by mnist1d.make_dataset) instead of CIFAR-10; Figure 11 "
+    "uses scikit-learn's 8×8 digits resized to 3×32×32 instead of CIFAR-10.",
+    "Models: a 1-D CNN (with/without BN) stands in for NIN/VGG; Figure 11 uses NIN at reduced "
+    "width with its dropout rates scaled by the same factor (the published rates stop narrow "
+    "networks from learning).",
+    "Epochs and seeds reduced (see the preset table); learning rates are single values from the "
+    "paper's grids (no per-run grid search); no weight decay; Figure 11 uses batch 32 so the "
+    "small NIN gets enough steps on 1,438 training images.",
+    "Loss surfaces and lines are evaluated on the first `probe_examples` training examples (the "
+    "paper: the whole training set); BatchNorm statistics are re-estimated at every probed point.",
+    "The LSTM/Penn Treebank experiments of the paper have no figure here (the figures analysed "
+    "are the convolutional networks').",
+    "Precision fp32 throughout (bf16 autocast is available via --precision bf16 but is not "
+    "used: it is no faster on CPU and would perturb the loss-surface comparisons).",
+)
+
+PRESETS: dict[str, Preset] = {
+    "smoke": Preset(
+        name="smoke",
+        description="every experiment end to end on tiny data (the pipeline's test)",
+        setups=_small_setups({"channels": (4, 8)}, _mnist1d(400), None),
+        epochs=2,
+        exotic_epochs=1,
+        batch_size=64,
+        exotic_batch_size=64,
+        lr=PAPER_RATES,
+        seeds=2,
+        optimizers=("sgd", "adam", "heun", "rmsprop"),
+        quad=_QUAD,
+        basin_pairs=(("sgd", "adam"),),
+        switch_pair=("sgd", "adam"),
+        switch_fractions=(0.5,),
+        rk_comparison=_RK_COMPARISON,
+        exotic_inits=_EXOTIC,
+        exotic_optimizer="sgd",
+        resolution=5,
+        line_steps=7,
+        probe_examples=128,
+        basin_threshold=0.1,
+        basin_reach=1.5,
+        device="cpu",
+        deviations=(
+            *_REDUCED_DEVIATIONS,
+            "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
+            "1-D CNN also for Figure 11 — verdicts mean nothing.",
+        ),
+    ),
+    "cpu": Preset(
+        name="cpu",
+        description="every experiment at reduced scale on offline data (the default main job)",
+        setups=_small_setups({"channels": (16, 32)}, _mnist1d(5000), 0.125),
+        epochs=20,
+        exotic_epochs=8,
+        batch_size=128,
+        exotic_batch_size=32,
+        lr=PAPER_RATES,
+        seeds=3,
+        optimizers=_ALL_NINE,
+        quad=_QUAD,
+        basin_pairs=_BASIN_PAIRS,
+        switch_pair=("sgd", "adam"),
+        switch_fractions=(0.25, 0.5, 0.75),
+        rk_comparison=_RK_COMPARISON,
+        exotic_inits=_EXOTIC,
+        exotic_optimizer="sgd",
+        resolution=9,
+        line_steps=17,
+        probe_examples=1000,
+        basin_threshold=0.1,
+        basin_reach=1.5,
+        deviations=_REDUCED_DEVIATIONS,
+    ),
+    "paper": Preset(
+        name="paper",
+        description="the paper's settings: VGG (NIN for Fig. 11) on CIFAR-10, batch 128, 200 "
+        "epochs (GPU)",
+        setups={
+            "bn": Setup("vgg", {}, "cifar10", {}, "VGG-BN-drop (cifar.torch) on CIFAR-10"),
+            "nobn": Setup("vgg", {"batchnorm": False}, "cifar10", {}, "VGG without BN on CIFAR-10"),
+            "conv_bn": Setup("nin", {}, "cifar10", {}, "NIN (cifar.torch) with BN on CIFAR-10"),
+            "conv_nobn": Setup(
+                "nin", {"batchnorm": False}, "cifar10", {}, "NIN without BN on CIFAR-10"
+            ),
+        },
+        epochs=200,
+        exotic_epochs=200,
+        batch_size=128,
+        exotic_batch_size=128,
+        lr=PAPER_RATES,
+        seeds=3,
+        optimizers=_ALL_NINE,
+        quad=_QUAD,
+        basin_pairs=_BASIN_PAIRS,
+        switch_pair=("sgd", "adam"),
+        switch_fractions=(0.25, 0.5, 0.75),
+        rk_comparison=_RK_COMPARISON,
+        exotic_inits=_EXOTIC,
+        exotic_optimizer="sgd",
+        resolution=21,
+        line_steps=41,
+        probe_examples=10000,
+        basin_threshold=0.1,
+        basin_reach=1.5,
+        weight_decay=5e-4,
+        deviations=(
+            "Learning rates are single values from the paper's grids, not tuned per run.",
+            "Loss surfaces are evaluated on the first 10,000 training examples.",
+            "The LSTM/Penn Treebank experiments of the paper have no figure here.",
+        ),
+    ),
+}
+"""The three presets by name."""
+
+
+def get_preset(
+    name: str,
+    *,
+    seeds: int | None = None,
+    device: str | None = None,
+    precision: str | None = None,
+    data_root: str | None = None,
+) -> Preset:
+    """Preset ``name`` with the command-line overrides applied.
+
+    ``data_root`` is passed as ``root=`` to the data sets that read files (CIFAR-10).
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    changes: dict[str, Any] = {}
+    if seeds is not None:
+        changes["seeds"] = seeds
+    if device is not None:
+        changes["device"] = device
+    if precision is not None:
+        changes["precision"] = precision
+    if data_root is not None:
+        changes["setups"] = {
+            role: dataclasses.replace(s, dataset_kwargs={**s.dataset_kwargs, "root": data_root})
+            if s.dataset == "cifar10"
+            else s
+            for role, s in preset.setups.items()
+        }
+    return dataclasses.replace(preset, **changes) if changes else preset

@@ -1,0 +1,223 @@
+"""The reproduction report: ``OUT/report.md`` and a self-contained ``OUT/report.html``.
+
+Built only from the saved files (``OUT/preset.json``, ``OUT/<experiment>/result.json`` and the
+figures next to them), so it can be (re)written after any partial run: experiments without a result
+are marked "not run". For each of the paper's figures and tables: its claims, our numbers, the rule
+that decides (see :mod:`paper_repro.claims`) and the verdict; a summary table first, the setup and
+every deviation from the paper last.
+
+The document is a list of blocks rendered twice, as Markdown and as HTML (one mechanism, two
+syntaxes; the HTML needs no Markdown converter and references the figures by relative path).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .claims import CLAIMS, NOT_RUN, judge
+from .experiments import EXPERIMENTS
+from .experiments.context import load_result
+
+
+@dataclass(frozen=True)
+class Block:
+    """``kind`` ∈ heading (level, text), para (text), table (header, rows), image (path, alt),
+    items (list of texts)."""
+
+    kind: str
+    data: Any
+
+
+def build(out_dir: Path) -> list[Block]:
+    """The report's blocks for the reproduction in ``out_dir``."""
+    out_dir = Path(out_dir)
+    preset_path = out_dir / "preset.json"
+    preset: dict[str, Any] = json.loads(preset_path.read_text()) if preset_path.exists() else {}
+    results = {name: load_result(out_dir, name) for name in EXPERIMENTS}
+    numbers = {name: None if r is None else r["numbers"] for name, r in results.items()}
+    verdicts = {c.id: judge(c, numbers[c.experiment]) for c in CLAIMS}
+    blocks = [
+        Block("heading", (1, "Reproduction: An empirical analysis of deep network loss surfaces")),
+        Block(
+            "para",
+            f"Im, Tao & Branson (2016). Preset `{preset.get('name', 'unknown')}`: "
+            f"{preset.get('description', 'no preset.json found — nothing was run')}. "
+            f"{sum(r is not None for r in results.values())} of {len(results)} experiments "
+            "finished. Verdicts are computed from the saved numbers by the rules printed with "
+            "each claim (see 'How verdicts are decided').",
+        ),
+        Block("heading", (2, "Summary")),
+        Block(
+            "table",
+            (
+                ["Figure / table", "Claim", "Verdict"],
+                [
+                    [
+                        EXPERIMENTS[c.experiment].title.split(" — ")[0],
+                        c.paper,
+                        verdicts[c.id].verdict,
+                    ]
+                    for c in CLAIMS
+                ],
+            ),
+        ),
+    ]
+    counts: dict[str, int] = {}
+    for j in verdicts.values():
+        counts[j.verdict] = counts.get(j.verdict, 0) + 1
+    blocks.append(
+        Block("para", "Totals: " + ", ".join(f"{v}: {k}" for v, k in sorted(counts.items())))
+    )
+    for name, exp in EXPERIMENTS.items():
+        blocks.append(Block("heading", (2, exp.title)))
+        result = results[name]
+        if result is None:
+            blocks.append(Block("para", f"Not run: `{name}/result.json` is missing."))
+        else:
+            for fig in result["figures"]:
+                blocks.append(Block("image", (fig, f"{name}: {Path(fig).stem}")))
+        rows = [
+            [c.paper, verdicts[c.id].ours, c.rule, verdicts[c.id].verdict]
+            for c in CLAIMS
+            if c.experiment == name
+        ]
+        blocks.append(Block("table", (["Paper", "Ours (mean ± std)", "Rule", "Verdict"], rows)))
+    blocks += _setup(preset)
+    return blocks
+
+
+def _setup(preset: dict[str, Any]) -> list[Block]:
+    from . import claims
+
+    blocks = [
+        Block("heading", (2, "How verdicts are decided")),
+        Block("para", claims.__doc__ or ""),
+    ]
+    blocks.append(Block("heading", (2, "Setup and deviations from the paper")))
+    if not preset:
+        return [*blocks, Block("para", "No preset.json: setup unknown.")]
+    setups = preset.get("setups", {})
+    rows = [[role, s["description"]] for role, s in setups.items()]
+    blocks.append(Block("table", (["Role", "Model and data"], rows)))
+    keys = [
+        "epochs",
+        "exotic_epochs",
+        "batch_size",
+        "seeds",
+        "optimizers",
+        "lr",
+        "resolution",
+        "line_steps",
+        "probe_examples",
+        "basin_threshold",
+        "basin_reach",
+        "weight_decay",
+        "momentum",
+        "device",
+        "precision",
+    ]
+    blocks.append(
+        Block("table", (["Setting", "Value"], [[k, json.dumps(preset.get(k))] for k in keys]))
+    )
+    blocks.append(
+        Block(
+            "para",
+            "Deviations from the paper's setup (§3.4: NIN/VGG on CIFAR-10, "
+            "batch 128, 200 epochs, BN and dropout, tuned learning rates):",
+        )
+    )
+    blocks.append(Block("items", list(preset.get("deviations", [])) or ["none"]))
+    return blocks
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    lines: list[str] = []
+    for b in blocks:
+        if b.kind == "heading":
+            level, text = b.data
+            lines += [f"{'#' * level} {text}", ""]
+        elif b.kind == "para":
+            lines += [b.data, ""]
+        elif b.kind == "image":
+            path, alt = b.data
+            lines += [f"![{alt}]({path})", ""]
+        elif b.kind == "items":
+            lines += [f"- {item}" for item in b.data] + [""]
+        else:
+            header, rows = b.data
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+            lines.append("")
+    return "\n".join(lines)
+
+
+_CSS = (
+    "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px;"
+    "vertical-align:top;font-size:90%}img{max-width:100%}pre{white-space:pre-wrap}"
+    ".reproduced{background:#d8f5d8}.not-reproduced{background:#f8d6d6}"
+    ".inconclusive{background:#f5efc8}.not-run{background:#e4e4e4}"
+)
+
+
+def to_html(blocks: list[Block]) -> str:
+    esc = html.escape
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction report"
+        f"</title><style>{_CSS}</style></head><body>"
+    ]
+    verdict_classes = {"reproduced", "not reproduced", "inconclusive", NOT_RUN}
+    for b in blocks:
+        if b.kind == "heading":
+            level, text = b.data
+            parts.append(f"<h{level}>{esc(text)}</h{level}>")
+        elif b.kind == "para":
+            parts.append(f"<pre>{esc(b.data)}</pre>" if "\n" in b.data else f"<p>{esc(b.data)}</p>")
+        elif b.kind == "image":
+            path, alt = b.data
+            parts.append(f"<p><img src='{esc(path)}' alt='{esc(alt)}'></p>")
+        elif b.kind == "items":
+            parts.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in b.data) + "</ul>")
+        else:
+            header, rows = b.data
+            parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
+            for row in rows:
+                cells = []
+                for c in row:
+                    cls = f" class='{c.replace(' ', '-')}'" if c in verdict_classes else ""
+                    cells.append(f"<td{cls}>{esc(str(c))}</td>")
+                parts.append("<tr>" + "".join(cells) + "</tr>")
+            parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(out_dir: Path) -> tuple[Path, Path]:
+    """Write ``out_dir/report.md`` and ``out_dir/report.html`` (atomically); return their paths."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"--out directory {out_dir} does not exist; run experiments first")
+    blocks = build(out_dir)
+    md, page = out_dir / "report.md", out_dir / "report.html"
+    _write_text(md, to_markdown(blocks))
+    _write_text(page, to_html(blocks))
+    return md, page
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (atomic)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,107 @@
+"""Evaluate a fixed list of probe points in chunks: resumable, sharded, with a progress bar.
+
+A probe is P points, each evaluated by ``evaluate_chunk(indices) -> {metric: (len(indices),)}``.
+The runner keeps every metric in a float64 array of length P plus a boolean ``done`` mask (so a
+genuine value of 0 or nan is never confused with "missing").  With ``checkpoint=PATH`` the arrays,
+mask and a fingerprint of the probe's arguments are written atomically after every chunk; a rerun
+with the same fingerprint evaluates only the points whose mask is False, and a checkpoint with a
+different fingerprint is refused.  Under torch.distributed, each block of ``chunk_size · world``
+pending points is sharded over the ranks and gathered, so all ranks hold the full arrays; rank 0
+writes the checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from surface_probe import distributed
+from surface_probe._progress import progress_bar
+from surface_probe.results import load_arrays, save_arrays
+
+__all__ = ["digest", "run_points"]
+
+ChunkFn = Callable[[np.ndarray], dict[str, np.ndarray]]
+
+
+def digest(*items: torch.Tensor | np.ndarray | None) -> str:
+    """SHA-256 over the dtype, shape and bytes of each item (None hashes as a marker)."""
+    h = hashlib.sha256()
+    for item in items:
+        if item is None:
+            h.update(b"<none>")
+            continue
+        arr = item.detach().cpu().numpy() if isinstance(item, torch.Tensor) else np.asarray(item)
+        arr = np.ascontiguousarray(arr)
+        h.update(f"{arr.dtype}{arr.shape}".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _resume(
+    path: Path, n_points: int, names: Sequence[str], fingerprint: dict[str, Any]
+) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+    if not path.exists():
+        return None
+    arrays, meta = load_arrays(path)
+    saved = meta.get("fingerprint", {})
+    if saved != fingerprint:
+        differing = sorted(
+            k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k)
+        )
+        raise ValueError(
+            f"checkpoint {path} was made with different arguments (differs in: "
+            f"{', '.join(differing)}); delete it or choose another checkpoint path"
+        )
+    done = arrays["__done__"].astype(bool)
+    if done.shape != (n_points,) or any(arrays[n].shape != (n_points,) for n in names):
+        raise ValueError(f"checkpoint {path} does not hold {n_points} points")
+    return {n: arrays[n].astype(np.float64) for n in names}, done
+
+
+def run_points(
+    n_points: int,
+    evaluate_chunk: ChunkFn,
+    names: Sequence[str],
+    *,
+    chunk_size: int,
+    checkpoint: str | os.PathLike[str] | None,
+    fingerprint: dict[str, Any],
+    progress: bool | None,
+    desc: str,
+) -> dict[str, np.ndarray]:
+    """Values of every metric in ``names`` at all ``n_points`` points, as float64 arrays (P,)."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    rank, world = distributed.rank_and_world()
+    path = Path(checkpoint) if checkpoint is not None else None
+    state = _resume(path, n_points, names, fingerprint) if path is not None else None
+    distributed.barrier()  # every rank has read the checkpoint before rank 0 rewrites it
+    if state is None:
+        values = {n: np.full(n_points, np.nan) for n in names}
+        done = np.zeros(n_points, dtype=bool)
+    else:
+        values, done = state
+    pending = np.flatnonzero(~done)
+    block = chunk_size * world
+    with progress_bar(
+        n_points, enabled=progress if rank == 0 else False, desc=desc, initial=int(done.sum())
+    ) as bar:
+        for start in range(0, pending.size, block):
+            mine = distributed.shard(pending[start : start + block], rank, world)
+            got = evaluate_chunk(mine) if mine.size else {n: np.empty(0) for n in names}
+            for idx, vals in distributed.gather_values(mine, got):
+                for n in names:
+                    values[n][idx] = vals[n]
+                done[idx] = True
+            if path is not None and rank == 0:
+                arrays = {"__done__": done, **values}
+                save_arrays(path, arrays, {"fingerprint": fingerprint})
+            bar.update(int(min(block, pending.size - start)))
+    return values

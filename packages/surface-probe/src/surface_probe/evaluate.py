@@ -1,0 +1,314 @@
+"""The evaluator: the only code in surface_probe that runs a model.
+
+For points θ_1..θ_P and data batches (x_b, y_b) with n_b examples (N = Σ_b n_b) it returns, for
+every point p and metric m (the loss first),
+
+    M_m(θ_p) = (1/N) Σ_b n_b · m(f(x_b; θ_p), y_b),
+
+where m(·) is the batch mean of the loss or metric. Evaluation runs under
+``torch.inference_mode`` with dropout off and the BatchNorm policy of ``surface_probe._batchnorm``.
+
+The user's module is never touched: at construction the evaluator makes ONE private copy whose
+parameters are rebound to views of θ_p (no copy at all when θ_p has the model's dtype and device)
+and whose floating buffers are views into one flat vector; no per-point module copies are made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib import metadata
+from typing import Any, TypeAlias
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from surface_probe import _batchnorm
+from surface_probe._data import Batch, batch_size, materialise
+from surface_probe.params import WeightSpace
+
+__all__ = ["PRECISIONS", "Evaluator", "LossFn", "MetricFn", "accuracy", "cross_entropy"]
+
+LossFn: TypeAlias = Callable[[Tensor, Any], Tensor]
+MetricFn: TypeAlias = Callable[[Tensor, Any], Tensor]
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+
+
+def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Mean cross-entropy ℓ = mean_i [log Σ_c exp(z_ic) − z_i,y_i].
+
+    Sequence outputs (B, T, C) with targets (B, T) are flattened over B·T. For non-negative class
+    indices the formula is evaluated directly with ``logsumexp`` (on CPU several times faster than
+    ``F.cross_entropy`` for few classes); anything else (class probabilities, ``ignore_index``
+    targets < 0) goes to ``F.cross_entropy``.
+    """
+    if outputs.ndim > 2 and targets.ndim == outputs.ndim - 1:
+        outputs, targets = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
+    direct = (
+        outputs.ndim == 2
+        and targets.ndim == 1
+        and not targets.is_floating_point()
+        and targets.numel() > 0
+        and bool(targets.min() >= 0)
+    )
+    if not direct:
+        return F.cross_entropy(outputs, targets)
+    picked = outputs.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return (outputs.logsumexp(dim=1) - picked).mean()
+
+
+def accuracy(outputs: Tensor, targets: Tensor) -> Tensor:
+    """Fraction of arg-max predictions equal to the integer targets."""
+    return (outputs.argmax(dim=-1) == targets).to(torch.float64).mean()
+
+
+_NAMED_METRICS: dict[str, MetricFn] = {"accuracy": accuracy}
+
+
+def _resolve_metrics(
+    metrics: Mapping[str, MetricFn] | Sequence[str | MetricFn] | None,
+) -> dict[str, MetricFn]:
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    items: list[tuple[str, Any]]
+    if isinstance(metrics, Mapping):
+        items = list(metrics.items())
+    else:
+        items = []
+        for m in metrics:
+            if isinstance(m, str):
+                items.append((m, m))
+            elif callable(m):
+                items.append((getattr(m, "__name__", f"metric{len(items)}"), m))
+            else:
+                raise TypeError(f"metrics entries must be names or callables, got {m!r}")
+    out: dict[str, MetricFn] = {}
+    for name, fn in items:
+        if name == "loss":
+            raise ValueError("'loss' is reserved for loss_fn; give the metric another name")
+        if name in out:
+            raise ValueError(f"duplicate metric name {name!r}")
+        if isinstance(fn, str):
+            if fn not in _NAMED_METRICS:
+                raise ValueError(f"unknown metric {fn!r}; known names: {sorted(_NAMED_METRICS)}")
+            fn = _NAMED_METRICS[fn]
+        if not callable(fn):
+            raise TypeError(f"metric {name!r} must be callable, got {type(fn).__name__}")
+        out[name] = fn
+    return out
+
+
+def _default_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        if p.device.type != "cpu":
+            return p.device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("surface-probe")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _batch_mean(value: Tensor, name: str) -> Tensor:
+    """A scalar batch mean; per-example values (reduction='none') are averaged here."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must return a Tensor, got {type(value).__name__}")
+    return (value if value.ndim == 0 else value.mean()).to(torch.float64)
+
+
+class Evaluator:
+    """Evaluate loss and metrics of ``model``'s architecture at many flat weight vectors.
+
+    Args:
+        model: architecture template (never modified); its weights are the default point.
+        data: one ``(X, Y)`` pair or an iterable of ``(inputs, targets)`` batches; iterated once and
+            kept as tensors on ``device``. The model is called as ``model(inputs)``.
+        loss_fn: ``loss_fn(outputs, targets)`` → batch mean (or per-example values, averaged);
+            default cross-entropy.
+        metrics: extra metrics, a mapping name → callable(outputs, targets) or a sequence of names
+            (``"accuracy"``) and callables; every metric is an example-weighted mean over the data.
+        bn: BatchNorm policy ("auto", "recompute", "interpolate", "frozen", "batch", "none").
+        precision: "fp32" (the model's own dtype) or "bf16" (bfloat16 autocast for the forward pass;
+            loss and metrics computed in float32 or wider).
+        calibration: batches for re-estimating BN statistics under ``bn="recompute"``
+            (default: ``data``).
+        device: where to evaluate (default: the model's device, else CUDA when available, else CPU).
+
+    The private copy is a ``copy.deepcopy`` of ``model`` made once; it keeps the module's hooks
+    (they may be part of its forward, e.g. weight normalization). All data is held on ``device``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Any,
+        *,
+        loss_fn: LossFn | None = None,
+        metrics: Mapping[str, MetricFn] | Sequence[str | MetricFn] | None = None,
+        bn: str = "auto",
+        precision: str = "fp32",
+        calibration: Any = None,
+        device: torch.device | str | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if loss_fn is not None and not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        self.space = WeightSpace.of(model)
+        self.bn = _batchnorm.resolve_policy(bn, self.space.has_running_stats)
+        self.precision = precision
+        self.device = torch.device(device) if device is not None else _default_device(model)
+        self._loss_fn: LossFn = loss_fn if loss_fn is not None else cross_entropy
+        self._metrics = _resolve_metrics(metrics)
+        self.metric_names: tuple[str, ...] = ("loss", *self._metrics)
+
+        self._batches: list[Batch] = materialise(data, self.device, "data")
+        self._sizes = [batch_size(t) for _, t in self._batches]
+        self.num_examples = sum(self._sizes)
+        self._calibration: list[Batch] = (
+            materialise(calibration, self.device, "calibration")
+            if calibration is not None and self.bn == "recompute"
+            else self._batches
+        )
+        if calibration is not None and self.bn != "recompute":
+            raise ValueError(
+                f"calibration batches are only used with bn='recompute', not {self.bn!r}"
+            )
+
+        self._model, self._params, self._flat_buffers = self._private_copy(model)
+        self._bn_modules = _batchnorm.configure(self._model, self.bn)
+
+    def _private_copy(self, model: nn.Module) -> tuple[nn.Module, list[nn.Parameter], Tensor]:
+        """One deep copy, its probed parameters, and its floating buffers as views of one vector."""
+        space = self.space
+        private = copy.deepcopy(model).to(self.device)
+        named = dict(private.named_parameters())
+        for p in named.values():
+            p.requires_grad_(False)
+        flat_buffers = space.buffers_vector(model).to(self.device, copy=True)
+        for name, view in space.buffers_dict(flat_buffers).items():
+            owner_name, _, leaf = name.rpartition(".")
+            private.get_submodule(owner_name)._buffers[leaf] = view
+        return private, [named[n] for n in space.param_names], flat_buffers
+
+    @property
+    def num_batches(self) -> int:
+        return len(self._batches)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _forward(self, inputs: Any) -> Tensor:
+        with self._autocast():
+            out = self._model(inputs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
+        return out if out.dtype != torch.bfloat16 else out.float()
+
+    def _check_stack(self, x: Tensor, width: int, what: str) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{what} must be a Tensor, got {type(x).__name__}")
+        if x.ndim == 1:
+            x = x.unsqueeze(0)
+        if x.ndim != 2 or x.shape[1] != width:
+            raise ValueError(f"{what} must have shape (P, {width}), got {tuple(x.shape)}")
+        return x
+
+    def _load(self, point: Tensor, buffers: Tensor | None) -> None:
+        """Move the private copy to θ = ``point`` and set its BN statistics by the policy.
+
+        The copy's parameters become views of ``point`` (no copy when it already has the model's
+        dtype and device); the model never writes its parameters, so ``point`` is only read.
+        """
+        row = point.to(device=self.device, dtype=self.space.dtype)
+        for param, view in zip(self._params, self.space.params_dict(row).values(), strict=True):
+            param.data = view
+        if buffers is not None:
+            self._flat_buffers.copy_(buffers)
+        if self.bn == "recompute":
+            _batchnorm.reset_running_stats(self._bn_modules)
+            _batchnorm.set_training(self._bn_modules, True)
+            try:
+                for inputs, _ in self._calibration:
+                    self._forward(inputs)
+            finally:
+                _batchnorm.set_training(self._bn_modules, False)
+
+    def _points(
+        self, points: Tensor, buffers: Tensor | None
+    ) -> Iterator[tuple[Tensor, Tensor | None]]:
+        pts = self._check_stack(points, self.space.dim, "points")
+        if self.bn == "interpolate":
+            if buffers is None:
+                raise ValueError(
+                    "bn='interpolate' needs buffers of shape (P, buffer_dim) per point"
+                )
+            bufs = self._check_stack(buffers, self.space.buffer_dim, "buffers")
+            if bufs.shape[0] != pts.shape[0]:
+                raise ValueError(f"got {pts.shape[0]} points but {bufs.shape[0]} buffer vectors")
+            yield from zip(pts, bufs, strict=True)
+        else:
+            if buffers is not None:
+                raise ValueError(f"buffers are only used with bn='interpolate', not {self.bn!r}")
+            for p in pts:
+                yield p, None
+
+    def evaluate(self, points: Tensor, buffers: Tensor | None = None) -> dict[str, np.ndarray]:
+        """Loss and metrics at each row of ``points`` (P, dim); float64 arrays of shape (P,).
+
+        Non-finite values (nan/inf) are recorded for the affected points only.
+        """
+        rows: list[Tensor] = []
+        with torch.inference_mode():
+            for point, buf in self._points(points, buffers):
+                self._load(point, buf)
+                total = torch.zeros(len(self.metric_names), dtype=torch.float64, device=self.device)
+                for (inputs, targets), n in zip(self._batches, self._sizes, strict=True):
+                    out = self._forward(inputs)
+                    values = [_batch_mean(self._loss_fn(out, targets), "loss_fn")]
+                    values += [
+                        _batch_mean(fn(out, targets), name) for name, fn in self._metrics.items()
+                    ]
+                    total += torch.stack(values) * n
+                rows.append(total / self.num_examples)
+        table = (
+            torch.stack(rows).cpu().numpy()
+            if rows
+            else np.empty((0, len(self.metric_names)), dtype=np.float64)
+        )
+        return {name: table[:, i].copy() for i, name in enumerate(self.metric_names)}
+
+    def outputs(self, point: Tensor, buffers: Tensor | None = None) -> Tensor:
+        """Network outputs f(x; θ) over all data at one point, concatenated along dim 0."""
+        if not isinstance(point, Tensor) or point.ndim != 1:
+            raise ValueError(f"point must be a 1-D Tensor of length {self.space.dim}")
+        bufs = None if buffers is None else buffers.reshape(1, -1)
+        ((p, b),) = list(self._points(point.unsqueeze(0), bufs))
+        with torch.inference_mode():
+            self._load(p, b)
+            return torch.cat([self._forward(inputs) for inputs, _ in self._batches])
+
+    def meta(self) -> dict[str, Any]:
+        """Provenance of every number this evaluator produces."""
+        return {
+            "bn": self.bn,
+            "precision": self.precision,
+            "num_examples": self.num_examples,
+            "num_batches": self.num_batches,
+            "calibration_batches": len(self._calibration) if self.bn == "recompute" else 0,
+            "device": str(self.device),
+            "dtype": str(self.space.dtype).removeprefix("torch."),
+            "version": _package_version(),
+        }
