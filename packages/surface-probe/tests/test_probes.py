@@ -363,6 +363,8 @@ def test_bad_input_errors_name_the_problem() -> None:
         sp.line(net, net, net, [])
     with pytest.raises(ValueError, match="threshold"):
         sp.basin(net, net, data, direction="random", threshold=-1.0, max_distance=1.0)
+    with pytest.raises(TypeError, match="chunksize"):
+        sp.line(net, net, net, data, chunksize=4)  # type: ignore[call-arg]
 
 
 def test_non_finite_points_do_not_poison_others() -> None:

@@ -15,6 +15,7 @@ from surface_probe.evaluate import Evaluator
 from surface_probe.geometry import trajectory_pca
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
 from surface_probe.probes import (
+    ProbeOptions,
     barycentric,
     basin,
     bilinear,
@@ -34,6 +35,7 @@ __all__ = [
     "Evaluator",
     "FunctionalDistance",
     "LineResult",
+    "ProbeOptions",
     "SurfaceResult",
     "WeightSpace",
     "WeightsLike",

@@ -11,8 +11,9 @@ the BatchNorm buffers; directions carry no buffers (their buffer anchor is 0).  
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import torch
@@ -25,7 +26,11 @@ from surface_probe.geometry import Ignore, Normalization
 from surface_probe.params import WeightsLike, WeightSpace
 from surface_probe.results import BasinResult, FunctionalDistance, LineResult, SurfaceResult
 
+if sys.version_info >= (3, 11):  # only annotations use Unpack, never evaluated on 3.10 (PEP 563)
+    from typing import Unpack
+
 __all__ = [
+    "ProbeOptions",
     "barycentric",
     "basin",
     "bilinear",
@@ -42,26 +47,53 @@ Resolution = int | tuple[int, int]
 _MAX_CHUNK_BYTES = 1 << 27
 
 
-def _evaluator(
-    model: nn.Module,
-    data: Any,
-    *,
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    device: torch.device | str | None = None,
-) -> Evaluator:
+class ProbeOptions(TypedDict, total=False):
+    """Keyword options shared by the probes (``**options``); every key is optional.
+
+    loss_fn: ``loss_fn(outputs, targets)`` → batch mean (or per-example values, averaged);
+        default cross-entropy.
+    metrics: extra metrics, a mapping name → callable(outputs, targets) or a sequence of names
+        (``"accuracy"``) and callables; each is returned in the result's ``metrics``.
+    bn: BatchNorm policy ("auto" (default), "recompute", "interpolate", "frozen", "batch", "none").
+    precision: "fp32" (default, the model's own dtype) or "bf16" (bfloat16 autocast forward).
+    calibration: batches for re-estimating BN statistics under ``bn="recompute"`` (default: data).
+    checkpoint: a file path; finished chunks are saved there and a rerun resumes from it.
+    progress: show a progress bar (None: when stderr is a terminal).
+    chunk_size: points built and evaluated at once (None: as many as fit in 128 MiB, at most 32).
+    device: where to evaluate (None: the model's device, else CUDA when available, else CPU).
+
+    These are the keyword arguments of :class:`~surface_probe.Evaluator` plus those of the chunked,
+    resumable runner; any other keyword raises ``TypeError`` naming it.
+    """
+
+    loss_fn: LossFn | None
+    metrics: Metrics
+    bn: str
+    precision: str
+    calibration: Any
+    checkpoint: str | os.PathLike[str] | None
+    progress: bool | None
+    chunk_size: int | None
+    device: torch.device | str | None
+
+
+def _evaluator(probe: str, model: nn.Module, data: Any, options: ProbeOptions) -> Evaluator:
+    """The private Evaluator of one call of ``probe``; an unknown option is a TypeError."""
+    unknown = sorted(set(options) - ProbeOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(
+            f"{probe}() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"probe options are {', '.join(ProbeOptions.__annotations__)}"
+        )
     return Evaluator(
         model,
         data,
-        loss_fn=loss_fn,
-        metrics=metrics,
-        bn=bn,
-        precision=precision,
-        calibration=calibration,
-        device=device,
+        loss_fn=options.get("loss_fn"),
+        metrics=options.get("metrics"),
+        bn=options.get("bn", "auto"),
+        precision=options.get("precision", "fp32"),
+        calibration=options.get("calibration"),
+        device=options.get("device"),
     )
 
 
@@ -94,9 +126,7 @@ def _affine(
     buffer_anchors: Tensor,
     *,
     kind: str,
-    checkpoint: str | os.PathLike[str] | None,
-    progress: bool | None,
-    chunk_size: int | None,
+    options: ProbeOptions,
     extra: Sequence[str] = (),
     reference: Tensor | None = None,
     output: str = "probs",
@@ -135,10 +165,10 @@ def _affine(
         coefficients.shape[0],
         evaluate_chunk,
         names,
-        chunk_size=_chunk_size(chunk_size, ev.space),
-        checkpoint=checkpoint,
+        chunk_size=_chunk_size(options.get("chunk_size"), ev.space),
+        checkpoint=options.get("checkpoint"),
         fingerprint=fingerprint,
-        progress=progress,
+        progress=options.get("progress"),
         desc=kind,
     )
 
@@ -176,45 +206,50 @@ def line(
     *,
     alphas: Sequence[float] | np.ndarray | None = None,
     steps: int = 21,
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    device: torch.device | str | None = None,
+    **options: Unpack[ProbeOptions],
 ) -> LineResult:
     """Loss along θ(α) = (1 − α) θ_start + α θ_end (Goodfellow et al. 2015; any α range).
 
-    ``alphas`` defaults to ``linspace(0, 1, steps)``; α = 0 and α = 1 are exactly the endpoints."""
-    ev = _evaluator(
-        model,
-        data,
-        loss_fn=loss_fn,
-        metrics=metrics,
-        bn=bn,
-        precision=precision,
-        calibration=calibration,
-        device=device,
-    )
-    a = _alphas(alphas, steps)
-    (ta, ba), (tb, bb) = _vectors(ev, start, "start"), _vectors(ev, end, "end")
+    ``alphas`` defaults to ``linspace(0, 1, steps)``; α = 0 and α = 1 are exactly the endpoints.
+
+    Shared keyword options: :class:`ProbeOptions`.
+    """
+    return _line("line", model, {"start": start, "end": end}, data, alphas, steps, options)
+
+
+def _line(
+    kind: str,
+    model: nn.Module,
+    ends: Mapping[str, WeightsLike],
+    data: Any,
+    alphas: Sequence[float] | np.ndarray | None,
+    steps: int,
+    options: ProbeOptions,
+    output: str | None = None,
+) -> LineResult:
+    """The line θ(α) = (1 − α) θ_a + α θ_b between the two ``ends`` (named for errors); with an
+    ``output`` also the functional distance and disagreement from θ_a to every θ(α)."""
+    ev = _evaluator(kind, model, data, options)
+    al = _alphas(alphas, steps)
+    (ta, ba), (tb, bb) = (_vectors(ev, w, what) for what, w in ends.items())
+    compare: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    if output is not None:
+        ref = ev.outputs(ta, ba if ev.bn == "interpolate" else None)
+        compare = {"extra": ("rms", "disagreement"), "reference": ref, "output": output}
+        meta["output"] = output
     values = _affine(
         ev,
-        geometry.line_coefficients(a),
+        geometry.line_coefficients(al),
         torch.stack([ta, tb]),
         torch.stack([ba, bb]),
-        kind="line",
-        checkpoint=checkpoint,
-        progress=progress,
-        chunk_size=chunk_size,
+        kind=kind,
+        options=options,
+        **compare,
     )
-    loss, mets = _split(values, a.shape)
-    return LineResult(
-        alphas=a, loss=loss, metrics=mets, meta=_meta(ev, "line", distance=_distance(ta, tb))
-    )
+    loss, mets = _split(values, al.shape)
+    meta = _meta(ev, kind, **meta, distance=_distance(ta, tb))
+    return LineResult(alphas=al, loss=loss, metrics=mets, meta=meta)
 
 
 def _resolution(resolution: Resolution) -> tuple[int, int]:
@@ -232,18 +267,12 @@ def _surface(
     coefficients: Tensor,
     anchors: Tensor,
     buffer_anchors: Tensor,
-    common: dict[str, Any],
+    options: ProbeOptions,
     **meta: Any,
 ) -> SurfaceResult:
-    values = _affine(ev, coefficients, anchors, buffer_anchors, kind=kind, **common)
+    values = _affine(ev, coefficients, anchors, buffer_anchors, kind=kind, options=options)
     loss, mets = _split(values, (y.size, x.size))
     return SurfaceResult(x=x, y=y, loss=loss, metrics=mets, meta=_meta(ev, kind, **meta))
-
-
-def _common(
-    checkpoint: str | os.PathLike[str] | None, progress: bool | None, chunk_size: int | None
-) -> dict[str, Any]:
-    return {"checkpoint": checkpoint, "progress": progress, "chunk_size": chunk_size}
 
 
 def _weight_sets(sets: Sequence[Any], count: int, what: str) -> Sequence[Any]:
@@ -265,15 +294,7 @@ def plane(
     normalization: Normalization = "filter",
     ignore: Ignore = "biasbn",
     seed: int | None = None,
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    device: torch.device | str | None = None,
+    **options: Unpack[ProbeOptions],
 ) -> SurfaceResult:
     """Loss on the plane θ(x, y) = θ_0 + x d_1 + y d_2 (Li et al. 2018), ``loss[j, i]`` at
     (x[i], y[j]) with x, y = linspace over ``span`` = s or (xmin, xmax, ymin, ymax).
@@ -281,17 +302,10 @@ def plane(
     Without ``directions``, d_1, d_2 are two standard normal directions drawn (in that order) from
     a generator seeded with ``seed`` (a fresh seed, recorded in ``meta``, when None) and
     normalized per ``normalization``/``ignore`` against θ_0; given directions are used as they are.
+
+    Shared keyword options: :class:`ProbeOptions`.
     """
-    ev = _evaluator(
-        model,
-        data,
-        loss_fn=loss_fn,
-        metrics=metrics,
-        bn=bn,
-        precision=precision,
-        calibration=calibration,
-        device=device,
-    )
+    ev = _evaluator("plane", model, data, options)
     theta, bufs = _vectors(ev, center, "center")
     nx, ny = _resolution(resolution)
     xmin, xmax, ymin, ymax = (-span, span, -span, span) if isinstance(span, (int, float)) else span
@@ -316,7 +330,7 @@ def plane(
         geometry.plane_coefficients(xs, ys),
         torch.stack([theta, d1, d2]),
         torch.stack([bufs, zero, zero]),
-        _common(checkpoint, progress, chunk_size),
+        options,
         **meta,
     )
 
@@ -358,19 +372,14 @@ def bilinear(
     data: Any,
     *,
     resolution: Resolution = 21,
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    device: torch.device | str | None = None,
+    **options: Unpack[ProbeOptions],
 ) -> SurfaceResult:
     """Loss over θ(α, β) = β[α θ_1 + (1 − α) θ_2] + (1 − β)[α θ_3 + (1 − α) θ_4] for corners
     (θ_1, θ_2, θ_3, θ_4) (appendix A.1); x = α, y = β = linspace(0, 1); ``loss[j, i]`` at
-    (α_i, β_j), so loss[-1, -1] is θ_1, loss[-1, 0] θ_2, loss[0, -1] θ_3, loss[0, 0] θ_4."""
+    (α_i, β_j), so loss[-1, -1] is θ_1, loss[-1, 0] θ_2, loss[0, -1] θ_3, loss[0, 0] θ_4.
+
+    Shared keyword options: :class:`ProbeOptions`.
+    """
     return _patch(
         model,
         corners,
@@ -379,13 +388,7 @@ def bilinear(
         "bilinear",
         geometry.bilinear_coefficients,
         resolution,
-        loss_fn,
-        metrics,
-        bn,
-        precision,
-        calibration,
-        _common(checkpoint, progress, chunk_size),
-        device,
+        options,
     )
 
 
@@ -395,19 +398,14 @@ def barycentric(
     data: Any,
     *,
     resolution: Resolution = 21,
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    device: torch.device | str | None = None,
+    **options: Unpack[ProbeOptions],
 ) -> SurfaceResult:
     """Loss over θ(α, β) = θ_0 + α[β d_1 + (1 − β) d_2], d_k = θ_k − θ_0 for vertices
     (θ_0, θ_1, θ_2) (appendix A.1); x = α, y = β = linspace(0, 1); column α = 0 is θ_0,
-    loss[-1, -1] is θ_1 and loss[0, -1] is θ_2."""
+    loss[-1, -1] is θ_1 and loss[0, -1] is θ_2.
+
+    Shared keyword options: :class:`ProbeOptions`.
+    """
     return _patch(
         model,
         vertices,
@@ -416,13 +414,7 @@ def barycentric(
         "barycentric",
         geometry.barycentric_coefficients,
         resolution,
-        loss_fn,
-        metrics,
-        bn,
-        precision,
-        calibration,
-        _common(checkpoint, progress, chunk_size),
-        device,
+        options,
     )
 
 
@@ -434,26 +426,11 @@ def _patch(
     kind: str,
     coefficients: Any,
     resolution: Resolution,
-    loss_fn: LossFn | None,
-    metrics: Metrics,
-    bn: str,
-    precision: str,
-    calibration: Any,
-    common: dict[str, Any],
-    device: torch.device | str | None,
+    options: ProbeOptions,
 ) -> SurfaceResult:
     what = "corners" if kind == "bilinear" else "vertices"
     sets = _weight_sets(sets, count, what)
-    ev = _evaluator(
-        model,
-        data,
-        loss_fn=loss_fn,
-        metrics=metrics,
-        bn=bn,
-        precision=precision,
-        calibration=calibration,
-        device=device,
-    )
+    ev = _evaluator(kind, model, data, options)
     vecs = [_vectors(ev, w, f"{what}[{k}]") for k, w in enumerate(sets)]
     nx, ny = _resolution(resolution)
     x, y = geometry.axis(0.0, 1.0, nx), geometry.axis(0.0, 1.0, ny)
@@ -466,7 +443,7 @@ def _patch(
         coefficients(xs, ys),
         torch.stack([t for t, _ in vecs]),
         torch.stack([b for _, b in vecs]),
-        common,
+        options,
     )
 
 
@@ -528,15 +505,7 @@ def basin(
     tol: float | None = None,
     normalization: Normalization = "filter",
     ignore: Ignore = "biasbn",
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    device: torch.device | str | None = None,
+    **options: Unpack[ProbeOptions],
 ) -> BasinResult:
     """Basin radius around θ* = ``center`` in absolute parameter distance (paper eq. 1).
 
@@ -550,6 +519,8 @@ def basin(
     (d as given), or ``"random"`` (``n`` filter-normalized Gaussian directions from ``seed``).
     Each d is scaled to unit length.  Under bn="interpolate" buffers move toward the module's
     buffers in step with the weights; otherwise they stay at the center's.
+
+    Shared keyword options: :class:`ProbeOptions`.
     """
     if not threshold >= 0 or not np.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number >= 0, got {threshold}")
@@ -557,16 +528,7 @@ def basin(
         raise ValueError(f"max_distance must be a finite number > 0, got {max_distance}")
     if steps < 2:
         raise ValueError(f"steps must be >= 2, got {steps}")
-    ev = _evaluator(
-        model,
-        data,
-        loss_fn=loss_fn,
-        metrics=metrics,
-        bn=bn,
-        precision=precision,
-        calibration=calibration,
-        device=device,
-    )
+    ev = _evaluator("basin", model, data, options)
     theta, bufs = _vectors(ev, center, "center")
     meta: dict[str, Any] = {"steps": steps, "max_distance": max_distance}
     if isinstance(direction, str):
@@ -606,9 +568,7 @@ def basin(
         anchors,
         buffer_anchors,
         kind="basin",
-        checkpoint=checkpoint,
-        progress=progress,
-        chunk_size=chunk_size,
+        options=options,
     )
     curve = values["loss"].reshape(k, steps)
     center_loss = float(curve[0, 0])
@@ -682,7 +642,13 @@ def functional_distance(
     softmax probabilities (``output="probs"``) or the logits, and the fraction of inputs whose
     arg-max label differs."""
     _check_output(output)
-    ev = _evaluator(model, data, bn=bn, precision=precision, calibration=calibration, device=device)
+    options: ProbeOptions = {
+        "bn": bn,
+        "precision": precision,
+        "calibration": calibration,
+        "device": device,
+    }
+    ev = _evaluator("functional_distance", model, data, options)
     (ta, ba), (tb, bb) = _vectors(ev, a, "a"), _vectors(ev, b, "b")
     interpolate = ev.bn == "interpolate"
     fa = ev.outputs(ta, ba if interpolate else None)
@@ -701,49 +667,14 @@ def functional_distance_line(
     alphas: Sequence[float] | np.ndarray | None = None,
     steps: int = 21,
     output: str = "probs",
-    loss_fn: LossFn | None = None,
-    metrics: Metrics = None,
-    bn: str = "auto",
-    precision: str = "fp32",
-    calibration: Any = None,
-    checkpoint: str | os.PathLike[str] | None = None,
-    progress: bool | None = None,
-    chunk_size: int | None = None,
-    device: torch.device | str | None = None,
+    **options: Unpack[ProbeOptions],
 ) -> LineResult:
     """Along θ(α) = (1 − α) θ_a + α θ_b: the loss, and the functional distance ("rms") and
-    label disagreement ("disagreement") from θ_a to θ(α) (upper triangle of the paper's Table 1)."""
+    label disagreement ("disagreement") from θ_a to θ(α) (upper triangle of the paper's Table 1).
+
+    Shared keyword options: :class:`ProbeOptions`.
+    """
     _check_output(output)
-    ev = _evaluator(
-        model,
-        data,
-        loss_fn=loss_fn,
-        metrics=metrics,
-        bn=bn,
-        precision=precision,
-        calibration=calibration,
-        device=device,
-    )
-    al = _alphas(alphas, steps)
-    (ta, ba), (tb, bb) = _vectors(ev, a, "a"), _vectors(ev, b, "b")
-    ref = ev.outputs(ta, ba if ev.bn == "interpolate" else None)
-    values = _affine(
-        ev,
-        geometry.line_coefficients(al),
-        torch.stack([ta, tb]),
-        torch.stack([ba, bb]),
-        kind="functional_distance_line",
-        checkpoint=checkpoint,
-        progress=progress,
-        chunk_size=chunk_size,
-        extra=("rms", "disagreement"),
-        reference=ref,
-        output=output,
-    )
-    loss, mets = _split(values, al.shape)
-    return LineResult(
-        alphas=al,
-        loss=loss,
-        metrics=mets,
-        meta=_meta(ev, "functional_distance_line", output=output, distance=_distance(ta, tb)),
+    return _line(
+        "functional_distance_line", model, {"a": a, "b": b}, data, alphas, steps, options, output
     )
