@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -16,23 +18,28 @@ def tiny_problem() -> tuple[nn.Module, tuple[torch.Tensor, torch.Tensor]]:
     return net, data
 
 
+def probe_plane(**extra: Any) -> sp.SurfaceResult:
+    """The plane probe both the two-rank run and the single-process reference evaluate."""
+    net, data = tiny_problem()
+    return sp.plane(
+        net,
+        net,
+        data,
+        seed=3,
+        resolution=(5, 4),
+        chunk_size=2,
+        metrics=["accuracy"],
+        progress=False,
+        **extra,
+    )
+
+
 def run(rank: int, world: int, port: int, out_dir: str) -> None:
     dist.init_process_group(
         "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
     )
     try:
-        net, data = tiny_problem()
-        res = sp.plane(
-            net,
-            net,
-            data,
-            seed=3,
-            resolution=(5, 4),
-            chunk_size=2,
-            metrics=["accuracy"],
-            progress=False,
-            checkpoint=f"{out_dir}/ckpt.npz",
-        )
+        res = probe_plane(checkpoint=f"{out_dir}/ckpt.npz")
         res.save(f"{out_dir}/rank{rank}.npz")
     finally:
         dist.destroy_process_group()

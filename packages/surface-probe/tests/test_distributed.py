@@ -36,17 +36,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.syspath_prepend(str(TESTS))  # spawned children inherit sys.path
     import _dist_worker
 
-    net, data = _dist_worker.tiny_problem()
-    single = sp.plane(
-        net,
-        net,
-        data,
-        seed=3,
-        resolution=(5, 4),
-        chunk_size=2,
-        metrics=["accuracy"],
-        progress=False,
-    )
+    single = _dist_worker.probe_plane()
     spawn: Any = mp.spawn  # type: ignore[attr-defined]
     ctx = spawn(_dist_worker.run, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=False)
     deadline = time.monotonic() + 90
