@@ -1,6 +1,6 @@
 """Sessions for the monorepo. The exact versions used for tests and reproduction are pinned here.
 
-nox -s tests      whole test suite (all three packages, one venv)
+nox -s tests      README's test command: ruff, mypy and the whole fast test suite (one venv)
 nox -s slow       tests marked slow
 nox -s lint       ruff check + ruff format --check
 nox -s typecheck  mypy on the packages
@@ -27,6 +27,13 @@ PINS = [
     "scikit-learn==1.9.1",
 ]
 TEST_PINS = ["pytest==9.2.0", "pytest-xdist==3.8.0", "hypothesis==6.170.15"]
+LINT_PINS = ["ruff==0.17.6"]
+TYPE_PINS = ["mypy==2.4.1"]
+SOURCE_DIRS = [
+    "packages/rk-optim/src/rk_optim",
+    "packages/surface-probe/src/surface_probe",
+    "packages/paper-repro/src/paper_repro",
+]
 PACKAGES = [
     "-e",
     "packages/rk-optim",
@@ -48,9 +55,21 @@ def install_workspace(session: nox.Session, *extra: str) -> None:
     session.install(*PACKAGES)
 
 
+def run_lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+def run_typecheck(session: nox.Session) -> None:
+    session.run("mypy", *SOURCE_DIRS)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    install_workspace(session, *TEST_PINS)
+    """README's test command: lint, typecheck, then every fast test of the three packages."""
+    install_workspace(session, *TEST_PINS, *LINT_PINS, *TYPE_PINS)
+    run_lint(session)
+    run_typecheck(session)
     session.run(
         "pytest",
         "-n",
@@ -71,20 +90,14 @@ def slow(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff==0.17.6")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    session.install(*LINT_PINS)
+    run_lint(session)
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    install_workspace(session, "mypy==2.4.1")
-    session.run(
-        "mypy",
-        "packages/rk-optim/src/rk_optim",
-        "packages/surface-probe/src/surface_probe",
-        "packages/paper-repro/src/paper_repro",
-    )
+    install_workspace(session, *TYPE_PINS)
+    run_typecheck(session)
 
 
 @nox.session
