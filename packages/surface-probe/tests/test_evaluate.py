@@ -294,10 +294,10 @@ def bad_cases() -> list[BadCase]:
         (lambda: Evaluator(plain, (x, y)).evaluate(torch.zeros(2, 5)), ValueError, r"\(P, 67\)"),
         (
             lambda: Evaluator(bn, (x, y), bn="frozen").evaluate(
-                flat_params(bn), torch.zeros(1, 16)
+                flat_params(bn), torch.zeros(1, 15)
             ),
             ValueError,
-            "only used with",
+            r"buffers must have shape \(P, 16\)",
         ),
     ]
 

@@ -90,6 +90,7 @@ def test_checkpoint_resume_computes_only_missing(tmp_path: Path) -> None:
     data = (torch.randn(12, 4, dtype=torch.float64), torch.randint(0, 3, (12,)))
     ckpt = tmp_path / "plane.ckpt.npz"
     kw: dict[str, Any] = {"seed": 1, "resolution": (4, 3), "chunk_size": 2, "progress": False}
+    kw["checkpoint_key"] = "counting acc"  # the metric is a closure: named for the checkpoint
     full = sp.plane(net, net, data, metrics={"acc": _counting_metric(None, [])}, **kw)
     calls: list[int] = []
     with pytest.raises(_Boom):
@@ -127,12 +128,28 @@ def test_zero_loss_is_not_missing(tmp_path: Path) -> None:
 
     ckpt = tmp_path / "line.npz"
     first = sp.line(
-        model, model, model, data, steps=3, loss_fn=loss, checkpoint=ckpt, progress=False
+        model,
+        model,
+        model,
+        data,
+        steps=3,
+        loss_fn=loss,
+        checkpoint=ckpt,
+        checkpoint_key="sq",
+        progress=False,
     )
     assert np.all(first.loss == 0.0)
     assert len(calls) == 3
     again = sp.line(
-        model, model, model, data, steps=3, loss_fn=loss, checkpoint=ckpt, progress=False
+        model,
+        model,
+        model,
+        data,
+        steps=3,
+        loss_fn=loss,
+        checkpoint=ckpt,
+        checkpoint_key="sq",
+        progress=False,
     )
     assert len(calls) == 3
     assert np.all(again.loss == 0.0)

@@ -61,6 +61,11 @@ def materialise(data: Any, device: torch.device, what: str = "data") -> list[Bat
             )
         inputs, targets = to_device(item[0], device), to_device(item[1], device)
         n = batch_size(targets)
+        if isinstance(inputs, Tensor) and (inputs.ndim == 0 or inputs.shape[0] != n):
+            raise ValueError(
+                f"{what} batch {i}: inputs of shape {tuple(inputs.shape)} hold "
+                f"{inputs.shape[0] if inputs.ndim else 0} examples but targets hold {n}"
+            )
         if n == 0:
             continue
         batches.append((inputs, targets))

@@ -12,36 +12,29 @@ writes the checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from surface_probe import distributed
+from surface_probe._fingerprint import digest
 from surface_probe._progress import progress_bar
 from surface_probe.results import load_arrays, save_arrays
 
-__all__ = ["digest", "run_points"]
+__all__ = ["digest", "run_points", "saved_fingerprint"]
 
 ChunkFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 
 
-def digest(*items: torch.Tensor | np.ndarray | None) -> str:
-    """SHA-256 over the dtype, shape and bytes of each item (None hashes as a marker)."""
-    h = hashlib.sha256()
-    for item in items:
-        if item is None:
-            h.update(b"<none>")
-            continue
-        arr = item.detach().cpu().numpy() if isinstance(item, torch.Tensor) else np.asarray(item)
-        arr = np.ascontiguousarray(arr)
-        h.update(f"{arr.dtype}{arr.shape}".encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()
+def saved_fingerprint(checkpoint: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """The fingerprint stored in an existing checkpoint file (None when there is none)."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    fingerprint: dict[str, Any] = load_arrays(checkpoint)[1].get("fingerprint", {})
+    return fingerprint
 
 
 def _resume(

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
+from surface_probe._fingerprint import callable_identity, module_structure, nested_digest
 from surface_probe.params import WeightSpace
 
 __all__ = ["PRECISIONS", "Evaluator", "LossFn", "MetricFn", "accuracy", "cross_entropy"]
@@ -47,6 +48,14 @@ def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
     """
     if outputs.ndim > 2 and targets.ndim == outputs.ndim - 1:
         outputs, targets = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
+    if not targets.is_floating_point() and targets.numel() > 0 and outputs.ndim == 2:
+        valid = ((targets >= 0) & (targets < outputs.shape[1])) | (targets == -100)
+        if not bool(valid.all()):
+            bad = int(targets[~valid][0])
+            raise ValueError(
+                f"cross_entropy: targets hold class index {bad} but the outputs have "
+                f"{outputs.shape[1]} classes (shape {tuple(outputs.shape)})"
+            )
     direct = (
         outputs.ndim == 2
         and targets.ndim == 1
@@ -103,6 +112,23 @@ def _resolve_metrics(
     return out
 
 
+def _deepcopy(model: nn.Module) -> nn.Module:
+    """``copy.deepcopy(model)``, refused in one line when torch cannot copy the module."""
+    try:
+        return copy.deepcopy(model)
+    except (RuntimeError, TypeError) as err:
+        hint = ""
+        for name, m in model.named_modules():
+            if any(type(h).__name__ == "WeightNorm" for h in m._forward_pre_hooks.values()):
+                hint = (
+                    f"; submodule {name!r} uses the old torch.nn.utils.weight_norm, use "
+                    "torch.nn.utils.parametrizations.weight_norm instead"
+                )
+                break
+        reason = " ".join(str(err).split())[:160]
+        raise ValueError(f"model cannot be copied with copy.deepcopy ({reason}){hint}") from None
+
+
 def _default_device(model: nn.Module) -> torch.device:
     for p in model.parameters():
         if p.device.type != "cpu":
@@ -121,6 +147,8 @@ def _batch_mean(value: Tensor, name: str) -> Tensor:
     """A scalar batch mean; per-example values (reduction='none') are averaged here."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{name} must return a Tensor, got {type(value).__name__}")
+    if value.is_complex():
+        raise TypeError(f"{name} returned a complex tensor; losses and metrics must be real")
     return (value if value.ndim == 0 else value.mean()).to(torch.float64)
 
 
@@ -186,12 +214,51 @@ class Evaluator:
             )
 
         self._model, self._params, self._flat_buffers = self._private_copy(model)
+        self._template_buffers = self._flat_buffers.clone()
+        self._bn_mask = self.space.bn_buffer_mask.to(self.device)
         self._bn_modules = _batchnorm.configure(self._model, self.bn)
+        self._structure = module_structure(model)
+        self._buffers_digest = nested_digest(b for _, b in model.named_buffers())
+
+    def set_static_buffers(self, named: Mapping[str, Tensor]) -> None:
+        """Use these integer/bool buffers (``space.static_buffer_names``) at every point."""
+        for name, value in named.items():
+            owner_name, _, leaf = name.rpartition(".")
+            owner = self._model.get_submodule(owner_name)
+            current = owner._buffers[leaf]
+            if current is None or value.shape != current.shape:
+                raise ValueError(f"buffer {name!r} has shape {tuple(value.shape)} in a weight set")
+            owner._buffers[leaf] = value.detach().to(self.device, current.dtype, copy=True)
+
+    def fingerprint(self, checkpoint_key: str | None = None) -> dict[str, Any]:
+        """What the values depend on besides the points (see :mod:`surface_probe._fingerprint`).
+
+        A loss or metric that cannot be identified (lambda, closure, callable object) is refused
+        unless ``checkpoint_key`` names it."""
+        callables: dict[str, str | None] = {"loss_fn": callable_identity(self._loss_fn)}
+        callables.update({f"metric {n}": callable_identity(f) for n, f in self._metrics.items()})
+        unknown = [what for what, ident in callables.items() if ident is None]
+        if unknown and checkpoint_key is None:
+            raise ValueError(
+                f"{unknown[0]} is a lambda, closure or callable object that cannot be identified "
+                "across runs; pass checkpoint_key='NAME' (the same in every run) to checkpoint it"
+            )
+        calibration = self._calibration if self.bn == "recompute" else []
+        return {
+            **{k: self.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
+            "data": nested_digest(self._batches),
+            "calibration": nested_digest(calibration),
+            "buffers": self._buffers_digest,
+            "structure": self._structure,
+            "loss_fn": callables.pop("loss_fn"),
+            "metrics": callables,
+            "checkpoint_key": checkpoint_key,
+        }
 
     def _private_copy(self, model: nn.Module) -> tuple[nn.Module, list[nn.Parameter], Tensor]:
         """One deep copy, its probed parameters, and its floating buffers as views of one vector."""
         space = self.space
-        private = copy.deepcopy(model).to(self.device)
+        private = _deepcopy(model).to(self.device)
         named = dict(private.named_parameters())
         for p in named.values():
             p.requires_grad_(False)
@@ -215,7 +282,7 @@ class Evaluator:
             out = self._model(inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
-        return out if out.dtype != torch.bfloat16 else out.float()
+        return out.float() if out.dtype in (torch.bfloat16, torch.float16) else out
 
     def _check_stack(self, x: Tensor, width: int, what: str) -> Tensor:
         if not isinstance(x, Tensor):
@@ -235,8 +302,10 @@ class Evaluator:
         row = point.to(device=self.device, dtype=self.space.dtype)
         for param, view in zip(self._params, self.space.params_dict(row).values(), strict=True):
             param.data = view
-        if buffers is not None:
+        if buffers is not None and self.bn == "interpolate":
             self._flat_buffers.copy_(buffers)
+        elif buffers is not None:  # BN statistics are the policy's, the rest the point's
+            self._flat_buffers.copy_(torch.where(self._bn_mask, self._template_buffers, buffers))
         if self.bn == "recompute":
             _batchnorm.reset_running_stats(self._bn_modules)
             _batchnorm.set_training(self._bn_modules, True)
@@ -250,31 +319,40 @@ class Evaluator:
         self, points: Tensor, buffers: Tensor | None
     ) -> Iterator[tuple[Tensor, Tensor | None]]:
         pts = self._check_stack(points, self.space.dim, "points")
-        if self.bn == "interpolate":
-            if buffers is None:
+        if buffers is None:
+            if self.bn == "interpolate":
                 raise ValueError(
                     "bn='interpolate' needs buffers of shape (P, buffer_dim) per point"
                 )
-            bufs = self._check_stack(buffers, self.space.buffer_dim, "buffers")
-            if bufs.shape[0] != pts.shape[0]:
-                raise ValueError(f"got {pts.shape[0]} points but {bufs.shape[0]} buffer vectors")
-            yield from zip(pts, bufs, strict=True)
-        else:
-            if buffers is not None:
-                raise ValueError(f"buffers are only used with bn='interpolate', not {self.bn!r}")
             for p in pts:
                 yield p, None
+            return
+        bufs = self._check_stack(buffers, self.space.buffer_dim, "buffers")
+        if bufs.shape[0] != pts.shape[0]:
+            raise ValueError(f"got {pts.shape[0]} points but {bufs.shape[0]} buffer vectors")
+        yield from zip(pts, bufs, strict=True)
 
-    def evaluate(self, points: Tensor, buffers: Tensor | None = None) -> dict[str, np.ndarray]:
+    def evaluate(
+        self,
+        points: Tensor,
+        buffers: Tensor | None = None,
+        *,
+        on_outputs: Callable[[Tensor], Mapping[str, float]] | None = None,
+    ) -> dict[str, np.ndarray]:
         """Loss and metrics at each row of ``points`` (P, dim); float64 arrays of shape (P,).
 
+        ``buffers`` (P, buffer_dim) are the points' floating buffers (BatchNorm statistics among
+        them are used only under bn='interpolate'); None keeps the template's.  ``on_outputs``,
+        given each point's outputs over all data, adds its values from the same load.
         Non-finite values (nan/inf) are recorded for the affected points only.
         """
         rows: list[Tensor] = []
+        extra: dict[str, list[float]] = {}
         with torch.inference_mode():
             for point, buf in self._points(points, buffers):
                 self._load(point, buf)
                 total = torch.zeros(len(self.metric_names), dtype=torch.float64, device=self.device)
+                outputs: list[Tensor] = []
                 for (inputs, targets), n in zip(self._batches, self._sizes, strict=True):
                     out = self._forward(inputs)
                     values = [_batch_mean(self._loss_fn(out, targets), "loss_fn")]
@@ -282,13 +360,19 @@ class Evaluator:
                         _batch_mean(fn(out, targets), name) for name, fn in self._metrics.items()
                     ]
                     total += torch.stack(values) * n
+                    if on_outputs is not None:
+                        outputs.append(out)
                 rows.append(total / self.num_examples)
+                if on_outputs is not None:
+                    for name, value in on_outputs(torch.cat(outputs)).items():
+                        extra.setdefault(name, []).append(float(value))
         table = (
             torch.stack(rows).cpu().numpy()
             if rows
             else np.empty((0, len(self.metric_names)), dtype=np.float64)
         )
-        return {name: table[:, i].copy() for i, name in enumerate(self.metric_names)}
+        result = {name: table[:, i].copy() for i, name in enumerate(self.metric_names)}
+        return {**result, **{k: np.asarray(v, dtype=np.float64) for k, v in extra.items()}}
 
     def outputs(self, point: Tensor, buffers: Tensor | None = None) -> Tensor:
         """Network outputs f(x; θ) over all data at one point, concatenated along dim 0."""

@@ -117,7 +117,7 @@ def _check_paired(a: Tensor, b: Tensor) -> None:
 
 def combine(coefficients: Tensor, anchors: Tensor) -> Tensor:
     """Points θ_p = Σ_k C[p, k] anchors[k]: (P, K) × (K, dim) → (P, dim) in the anchors' dtype
-    and device.
+    and device, accumulated in float32 or wider (bf16/fp16 anchors are combined in float32).
 
     With finite anchors this is one matrix product (a 0/1 row returns its anchor exactly, as
     1·a + 0·b = a in IEEE arithmetic).  If some anchor holds inf/nan, terms with C[p, k] = 0 are
@@ -127,14 +127,16 @@ def combine(coefficients: Tensor, anchors: Tensor) -> Tensor:
         raise ValueError(
             f"coefficients {tuple(coefficients.shape)} do not match anchors {tuple(anchors.shape)}"
         )
-    c = coefficients.to(device=anchors.device, dtype=anchors.dtype)
-    if bool(torch.isfinite(anchors).all()):
-        return c @ anchors
-    out = torch.zeros(c.shape[0], anchors.shape[1], dtype=anchors.dtype, device=anchors.device)
-    for k in range(anchors.shape[0]):
+    wide = torch.promote_types(anchors.dtype, torch.float32)
+    c = coefficients.to(device=anchors.device, dtype=wide)
+    a = anchors.to(wide)
+    if bool(torch.isfinite(a).all()):
+        return (c @ a).to(anchors.dtype)
+    out = torch.zeros(c.shape[0], a.shape[1], dtype=wide, device=a.device)
+    for k in range(a.shape[0]):
         ck = c[:, k : k + 1]
-        out += torch.where(ck != 0, ck * anchors[k], 0.0)
-    return out
+        out += torch.where(ck != 0, ck * a[k], 0.0)
+    return out.to(anchors.dtype)
 
 
 def _stack(vectors: Sequence[Tensor], count: int, what: str) -> Tensor:

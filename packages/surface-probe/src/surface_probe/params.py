@@ -5,11 +5,19 @@ A network with named parameter tensors W_1, ..., W_k is a point θ ∈ R^d with
     θ = concat(vec(W_1), ..., vec(W_k)),    d = Σ_i numel(W_i),
 
 in ``module.named_parameters()`` order. Floating-point buffers (BatchNorm ``running_mean`` and
-``running_var``) form a second, separate vector in ``named_buffers()`` order; integer buffers such
-as ``num_batches_tracked`` are counters, not coordinates, and are never part of either vector.
+``running_var``, a ``temperature``...) form a second, separate vector in ``named_buffers()`` order.
+
+Buffers move with the weight sets by one rule:
+
+- floating buffers are coordinates: combined with the same coefficients as the parameters (except
+  BatchNorm running statistics, which follow the BN policy of :mod:`surface_probe._batchnorm`);
+- integer and bool buffers cannot be interpolated: they must be equal in every weight set of a
+  probe and are taken from there (BatchNorm's ``num_batches_tracked`` counter is ignored);
+- non-persistent buffers are not in any ``state_dict``: they always come from the template.
 
 Weight sets arrive as an ``nn.Module`` of the same architecture or as a ``state_dict``; every
-conversion validates names and shapes against the template and names the offending key.
+conversion validates names and shapes against the template and names the offending key.  A tied
+alias (``decoder.weight`` sharing ``encoder.weight`` in the template) must equal its source.
 """
 
 from __future__ import annotations
@@ -54,6 +62,17 @@ def _as_tensor_dict(weights: WeightsLike, what: str) -> Mapping[str, Tensor]:
         f"{what} must be an nn.Module or a state_dict (Mapping[str, Tensor]), "
         f"got {type(weights).__name__}"
     )
+
+
+def _aliases(model: nn.Module) -> dict[str, str]:
+    """state_dict keys that name a tensor already named by an earlier key (tied weights)."""
+    first: dict[int, str] = {}
+    aliases: dict[str, str] = {}
+    for key, t in model.state_dict(keep_vars=True).items():
+        source = first.setdefault(id(t), key)
+        if source != key:
+            aliases[key] = source
+    return aliases
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,33 @@ class WeightSpace:
             n for n, _ in model.named_buffers()
         )
         self.has_running_stats: bool = has_running_stats(model)
+        persistent = set(model.state_dict().keys())
+        self._template_only: dict[str, Tensor] = {
+            n: b.detach().clone() for n, b in buffers if n not in persistent
+        }
+        stat_ids = {id(m) for m in running_stat_modules(model)}
+        stat_names = {
+            f"{prefix}.{leaf}" if prefix else leaf
+            for prefix, m in model.named_modules()
+            if id(m) in stat_ids
+            for leaf in ("running_mean", "running_var", "num_batches_tracked")
+        }
+        self.bn_buffer_mask: Tensor = torch.cat(
+            [
+                torch.full((s.numel(),), n in stat_names, dtype=torch.bool)
+                for n, s in zip(self._buffers.names, self._buffers.shapes, strict=True)
+            ]
+            or [torch.zeros(0, dtype=torch.bool)]
+        )
+        self.static_buffer_names: tuple[str, ...] = tuple(
+            n
+            for n, b in model.named_buffers()
+            if b is not None
+            and not b.is_floating_point()
+            and n in persistent
+            and n not in stat_names
+        )
+        self._aliases = _aliases(model)
 
     @classmethod
     def of(cls, model: nn.Module) -> WeightSpace:
@@ -161,6 +207,14 @@ class WeightSpace:
         """Floating buffers of ``weights`` as a (buffer_dim,) tensor (validated like parameters)."""
         return self._flatten(self._buffers, weights, "buffer")
 
+    def static_buffers(self, weights: WeightsLike) -> dict[str, Tensor]:
+        """The integer/bool persistent buffers of ``weights`` (not BN counters), by name."""
+        named = _as_tensor_dict(weights, "weights")
+        missing = [n for n in self.static_buffer_names if n not in named]
+        if missing:
+            raise KeyError(f"weight set is missing buffer key(s) {missing}")
+        return {n: named[n].detach() for n in self.static_buffer_names}
+
     def params_dict(self, vec: Tensor) -> dict[str, Tensor]:
         """Split θ into named views with the template's parameter shapes."""
         return self._unflatten(self._params, vec, "parameter")
@@ -170,18 +224,21 @@ class WeightSpace:
         return self._unflatten(self._buffers, vec, "buffer")
 
     def _flatten(self, block: _Block, weights: WeightsLike, kind: str) -> Tensor:
-        named = _as_tensor_dict(weights, "weights")
+        named = {**_as_tensor_dict(weights, "weights"), **self._template_only}
         missing = [n for n in block.names if n not in named]
         if missing:
             raise KeyError(f"weight set is missing {kind} key(s) {missing}")
         unexpected = [k for k in named if k not in self._known_keys]
         if unexpected:
             raise KeyError(f"weight set has unexpected key(s) {unexpected} not in the template")
+        self._check_aliases(named)
         pieces = []
         for name, shape in zip(block.names, block.shapes, strict=True):
             t = named[name]
             if not isinstance(t, Tensor):
                 raise TypeError(f"{kind} {name!r} must be a Tensor, got {type(t).__name__}")
+            if t.is_meta:
+                raise ValueError(f"{kind} {name!r} is on the meta device and holds no values")
             if t.shape != shape:
                 raise ValueError(
                     f"shape mismatch for {kind} {name!r}: weight set has {tuple(t.shape)}, "
@@ -191,6 +248,17 @@ class WeightSpace:
         if not pieces:
             return torch.empty(0, dtype=self.dtype, device=self.device)
         return torch.cat(pieces)
+
+    def _check_aliases(self, named: Mapping[str, Tensor]) -> None:
+        for alias, source in self._aliases.items():
+            a, s = named.get(alias), named.get(source)
+            if a is None or s is None or a is s:
+                continue
+            if a.shape != s.shape or a.is_meta or not torch.equal(a.detach(), s.detach()):
+                raise ValueError(
+                    f"tied weights differ: {alias!r} must equal {source!r} (they are one tensor "
+                    "in the template)"
+                )
 
     def _unflatten(self, block: _Block, vec: Tensor, kind: str) -> dict[str, Tensor]:
         if vec.ndim != 1 or vec.numel() != block.dim:

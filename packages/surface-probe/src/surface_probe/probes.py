@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from surface_probe import geometry
-from surface_probe._runner import digest, run_points
+from surface_probe._runner import digest, run_points, saved_fingerprint
 from surface_probe.evaluate import Evaluator, LossFn, MetricFn
 from surface_probe.geometry import Ignore, Normalization
 from surface_probe.params import WeightsLike, WeightSpace
@@ -57,7 +57,12 @@ class ProbeOptions(TypedDict, total=False):
     bn: BatchNorm policy ("auto" (default), "recompute", "interpolate", "frozen", "batch", "none").
     precision: "fp32" (default, the model's own dtype) or "bf16" (bfloat16 autocast forward).
     calibration: batches for re-estimating BN statistics under ``bn="recompute"`` (default: data).
-    checkpoint: a file path; finished chunks are saved there and a rerun resumes from it.
+    checkpoint: a file path; finished chunks are saved there and a rerun resumes from it.  The
+        file records a fingerprint of everything the values depend on (weights, data, targets,
+        calibration data, buffers, module structure, loss and metrics); a rerun that differs
+        is refused, naming the differing field.
+    checkpoint_key: a name standing for a loss or metric that cannot be identified across runs
+        (a lambda, closure or callable object), required to checkpoint with one.
     progress: show a progress bar (None: when stderr is a terminal).
     chunk_size: points built and evaluated at once (None: as many as fit in 128 MiB, at most 32).
     device: where to evaluate (None: the model's device, else CUDA when available, else CPU).
@@ -72,6 +77,7 @@ class ProbeOptions(TypedDict, total=False):
     precision: str
     calibration: Any
     checkpoint: str | os.PathLike[str] | None
+    checkpoint_key: str | None
     progress: bool | None
     chunk_size: int | None
     device: torch.device | str | None
@@ -97,19 +103,35 @@ def _evaluator(probe: str, model: nn.Module, data: Any, options: ProbeOptions) -
     )
 
 
-def _vectors(
-    ev: Evaluator, weights: WeightsLike, what: str, *, buffers: bool = True
-) -> tuple[Tensor, Tensor]:
-    """(θ, buffers) of a weight set on the evaluator's device (buffers only for
-    bn='interpolate', else zeros); errors name ``what`` and the offending key."""
+def _vectors(ev: Evaluator, weights: WeightsLike, what: str) -> tuple[Tensor, Tensor]:
+    """(θ, floating buffers) of a weight set on the evaluator's device; errors name ``what``
+    and the offending key."""
     try:
         theta = ev.space.params_vector(weights)
-        bufs = ev.space.buffers_vector(weights) if buffers and ev.bn == "interpolate" else None
+        bufs = ev.space.buffers_vector(weights)
     except (KeyError, ValueError, TypeError) as err:
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
-    theta = theta.to(ev.device)
-    empty = torch.zeros(ev.space.buffer_dim, dtype=theta.dtype, device=ev.device)
-    return theta, (bufs.to(ev.device, theta.dtype) if bufs is not None else empty)
+    return theta.to(ev.device), bufs.to(ev.device, theta.dtype)
+
+
+def _static_buffers(ev: Evaluator, sets: Mapping[str, WeightsLike]) -> None:
+    """Integer/bool buffers cannot be interpolated: equal in every weight set, used as given."""
+    common: dict[str, Tensor] = {}
+    first: dict[str, str] = {}
+    for what, weights in sets.items():
+        try:
+            named = ev.space.static_buffers(weights)
+        except KeyError as err:
+            raise KeyError(f"{what}: {err.args[0]}") from None
+        for name, value in named.items():
+            if name not in common:
+                common[name], first[name] = value, what
+            elif value.shape != common[name].shape or not torch.equal(value, common[name]):
+                raise ValueError(
+                    f"integer buffer {name!r} differs between {first[name]} and {what}; "
+                    "it cannot be interpolated, so it must be equal in every weight set"
+                )
+    ev.set_static_buffers(common)
 
 
 def _chunk_size(chunk_size: int | None, space: WeightSpace) -> int:
@@ -130,37 +152,37 @@ def _affine(
     extra: Sequence[str] = (),
     reference: Tensor | None = None,
     output: str = "probs",
+    seed: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Evaluate the points C @ anchors (buffers C @ buffer_anchors under bn='interpolate').
 
     With ``extra = ("rms", "disagreement")`` each point's outputs are also compared with the
     ``reference`` outputs (functional distance)."""
-    interpolate = ev.bn == "interpolate"
+    on_outputs = None
+    if extra:
+
+        def on_outputs(out: Tensor) -> dict[str, float]:
+            rms, disagreement = _compare(reference, out, output)
+            return {"rms": rms, "disagreement": disagreement}
 
     def evaluate_chunk(idx: np.ndarray) -> dict[str, np.ndarray]:
         c = coefficients[torch.as_tensor(idx, dtype=torch.long)]
         pts = geometry.combine(c, anchors)
-        bufs = geometry.combine(c, buffer_anchors) if interpolate else None
-        out = ev.evaluate(pts, bufs)
-        if extra:
-            pairs = [
-                _compare(reference, ev.outputs(p, None if bufs is None else bufs[i]), output)
-                for i, p in enumerate(pts)
-            ]
-            out["rms"] = np.array([r for r, _ in pairs], dtype=np.float64)
-            out["disagreement"] = np.array([d for _, d in pairs], dtype=np.float64)
-        return out
+        return ev.evaluate(pts, geometry.combine(c, buffer_anchors), on_outputs=on_outputs)
 
     names = (*ev.metric_names, *extra)
-    fingerprint = {
-        "kind": kind,
-        "coefficients": digest(coefficients),
-        "anchors": digest(anchors),
-        "buffer_anchors": digest(buffer_anchors if interpolate else None),
-        "metrics": list(names),
-        "output": output if extra else None,
-        **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
-    }
+    fingerprint: dict[str, Any] = {}
+    if options.get("checkpoint") is not None:
+        fingerprint = {
+            **ev.fingerprint(options.get("checkpoint_key")),
+            "seed": seed,
+            "kind": kind,
+            "coefficients": digest(coefficients),
+            "anchors": digest(anchors),
+            "buffer_anchors": digest(buffer_anchors),
+            "names": list(names),
+            "output": output if extra else None,
+        }
     return run_points(
         coefficients.shape[0],
         evaluate_chunk,
@@ -189,9 +211,16 @@ def _distance(a: Tensor, b: Tensor) -> float:
     return float(torch.linalg.vector_norm(b.double() - a.double()))
 
 
+def _count(value: Any, name: str, minimum: int) -> int:
+    """An integer argument such as ``steps``; 2.5 or True is refused, never truncated."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def _alphas(alphas: Sequence[float] | np.ndarray | None, steps: int) -> np.ndarray:
     if alphas is None:
-        return geometry.axis(0.0, 1.0, steps)
+        return geometry.axis(0.0, 1.0, _count(steps, "steps", 1))
     a = np.asarray(alphas, dtype=np.float64).reshape(-1)
     if a.size == 0 or not np.all(np.isfinite(a)):
         raise ValueError("alphas must be a non-empty sequence of finite numbers")
@@ -229,13 +258,14 @@ def _line(
 ) -> LineResult:
     """The line θ(α) = (1 − α) θ_a + α θ_b between the two ``ends`` (named for errors); with an
     ``output`` also the functional distance and disagreement from θ_a to every θ(α)."""
-    ev = _evaluator(kind, model, data, options)
     al = _alphas(alphas, steps)
+    ev = _evaluator(kind, model, data, options)
     (ta, ba), (tb, bb) = (_vectors(ev, w, what) for what, w in ends.items())
+    _static_buffers(ev, ends)
     compare: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     if output is not None:
-        ref = ev.outputs(ta, ba if ev.bn == "interpolate" else None)
+        ref = ev.outputs(ta, ba)
         compare = {"extra": ("rms", "disagreement"), "reference": ref, "output": output}
         meta["output"] = output
     values = _affine(
@@ -253,10 +283,40 @@ def _line(
 
 
 def _resolution(resolution: Resolution) -> tuple[int, int]:
-    nx, ny = (resolution, resolution) if isinstance(resolution, int) else resolution
-    if int(nx) < 1 or int(ny) < 1:
-        raise ValueError(f"resolution must be >= 1 per axis, got {resolution!r}")
-    return int(nx), int(ny)
+    pair = resolution if isinstance(resolution, tuple | list) else (resolution, resolution)
+    try:
+        if len(pair) != 2:
+            raise ValueError
+        return _count(pair[0], "", 1), _count(pair[1], "", 1)
+    except ValueError:
+        raise ValueError(
+            f"resolution must be an integer >= 1 or a pair (nx, ny) of them, got {resolution!r}"
+        ) from None
+
+
+def _span(span: Span) -> tuple[float, float, float, float]:
+    if isinstance(span, int | float) and not isinstance(span, bool):
+        values: Any = (-span, span, -span, span)
+    else:
+        values = span
+    if (
+        not isinstance(values, tuple | list)
+        or len(values) != 4
+        or not all(isinstance(v, int | float) and np.isfinite(v) for v in values)
+    ):
+        raise ValueError(
+            f"span must be a finite number s or (xmin, xmax, ymin, ymax), got {span!r}"
+        )
+    return float(values[0]), float(values[1]), float(values[2]), float(values[3])
+
+
+def _seed(seed: int | None, options: ProbeOptions) -> int | None:
+    """The seed of a resumed run when none is given (so an identical call resumes)."""
+    if seed is None:
+        saved = saved_fingerprint(options.get("checkpoint"))
+        if saved is not None and isinstance(saved.get("seed"), int):
+            return int(saved["seed"])
+    return seed
 
 
 def _surface(
@@ -270,7 +330,15 @@ def _surface(
     options: ProbeOptions,
     **meta: Any,
 ) -> SurfaceResult:
-    values = _affine(ev, coefficients, anchors, buffer_anchors, kind=kind, options=options)
+    values = _affine(
+        ev,
+        coefficients,
+        anchors,
+        buffer_anchors,
+        kind=kind,
+        options=options,
+        seed=meta.get("seed"),
+    )
     loss, mets = _split(values, (y.size, x.size))
     return SurfaceResult(x=x, y=y, loss=loss, metrics=mets, meta=_meta(ev, kind, **meta))
 
@@ -305,14 +373,17 @@ def plane(
 
     Shared keyword options: :class:`ProbeOptions`.
     """
+    nx, ny = _resolution(resolution)
+    xmin, xmax, ymin, ymax = _span(span)
     ev = _evaluator("plane", model, data, options)
     theta, bufs = _vectors(ev, center, "center")
-    nx, ny = _resolution(resolution)
-    xmin, xmax, ymin, ymax = (-span, span, -span, span) if isinstance(span, (int, float)) else span
+    _static_buffers(ev, {"center": center})
     x, y = geometry.axis(xmin, xmax, nx), geometry.axis(ymin, ymax, ny)
     meta: dict[str, Any] = {"span": [xmin, xmax, ymin, ymax]}
     if directions is None:
-        (d1, d2), seed = _random_directions(ev, theta, 2, seed, normalization, ignore)
+        (d1, d2), seed = _random_directions(
+            ev, theta, 2, _seed(seed, options), normalization, ignore
+        )
         meta.update(directions="random", seed=seed, normalization=normalization, ignore=ignore)
     else:
         d1, d2 = (
@@ -363,7 +434,11 @@ def _direction(ev: Evaluator, d: Mapping[str, Tensor] | Tensor, what: str) -> Te
         if d.shape != (ev.space.dim,):
             raise ValueError(f"{what} has shape {tuple(d.shape)}, expected ({ev.space.dim},)")
         return d.detach().to(ev.device, ev.space.dtype)
-    return _vectors(ev, d, what, buffers=False)[0]
+    try:
+        theta = ev.space.params_vector(d)
+    except (KeyError, ValueError, TypeError) as err:
+        raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
+    return theta.to(ev.device)
 
 
 def bilinear(
@@ -430,9 +505,11 @@ def _patch(
 ) -> SurfaceResult:
     what = "corners" if kind == "bilinear" else "vertices"
     sets = _weight_sets(sets, count, what)
-    ev = _evaluator(kind, model, data, options)
-    vecs = [_vectors(ev, w, f"{what}[{k}]") for k, w in enumerate(sets)]
     nx, ny = _resolution(resolution)
+    ev = _evaluator(kind, model, data, options)
+    named = {f"{what}[{k}]": w for k, w in enumerate(sets)}
+    vecs = [_vectors(ev, w, name) for name, w in named.items()]
+    _static_buffers(ev, named)
     x, y = geometry.axis(0.0, 1.0, nx), geometry.axis(0.0, 1.0, ny)
     xs, ys = geometry.grid(x, y)
     return _surface(
@@ -526,10 +603,12 @@ def basin(
         raise ValueError(f"threshold must be a finite number >= 0, got {threshold}")
     if not max_distance > 0 or not np.isfinite(max_distance):
         raise ValueError(f"max_distance must be a finite number > 0, got {max_distance}")
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
+    steps = _count(steps, "steps", 2)
+    if tol is not None and not (tol > 0 and np.isfinite(tol)):
+        raise ValueError(f"tol must be a finite number > 0, got {tol}")
     ev = _evaluator("basin", model, data, options)
     theta, bufs = _vectors(ev, center, "center")
+    _static_buffers(ev, {"center": center})
     meta: dict[str, Any] = {"steps": steps, "max_distance": max_distance}
     if isinstance(direction, str):
         if direction != "random":
@@ -538,7 +617,7 @@ def basin(
             )
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        raw, seed = _random_directions(ev, theta, n, seed, normalization, ignore)
+        raw, seed = _random_directions(ev, theta, n, _seed(seed, options), normalization, ignore)
         buf_dirs = [torch.zeros_like(bufs)] * n
         meta.update(direction="random", seed=seed, normalization=normalization, ignore=ignore)
     elif isinstance(direction, nn.Module):
@@ -569,16 +648,16 @@ def basin(
         buffer_anchors,
         kind="basin",
         options=options,
+        seed=meta.get("seed"),
     )
     curve = values["loss"].reshape(k, steps)
     center_loss = float(curve[0, 0])
     limit = center_loss + threshold
     step_tol = (max_distance / (steps - 1)) * 1e-3 if tol is None else float(tol)
-    interpolate = ev.bn == "interpolate"
 
     def good(d: int, s: float) -> bool:
         pts = (theta + s * unit[d])[None]
-        b = (bufs + s * unit_bufs[d])[None] if interpolate else None
+        b = (bufs + s * unit_bufs[d])[None]
         value = float(ev.evaluate(pts, b)["loss"][0])
         return bool(value <= limit)
 
@@ -592,6 +671,8 @@ def basin(
         lo, hi = float(distances[bad[0] - 1]), float(distances[bad[0]])
         while hi - lo > step_tol:
             mid = 0.5 * (lo + hi)
+            if not lo < mid < hi:  # the bracket is one float wide
+                break
             lo, hi = (mid, hi) if good(d, mid) else (lo, mid)
         radius[d] = lo
     meta.update(censored=censored, tol=step_tol)
@@ -650,9 +731,8 @@ def functional_distance(
     }
     ev = _evaluator("functional_distance", model, data, options)
     (ta, ba), (tb, bb) = _vectors(ev, a, "a"), _vectors(ev, b, "b")
-    interpolate = ev.bn == "interpolate"
-    fa = ev.outputs(ta, ba if interpolate else None)
-    rms, dis = _compare(fa, ev.outputs(tb, bb if interpolate else None), output)
+    _static_buffers(ev, {"a": a, "b": b})
+    rms, dis = _compare(ev.outputs(ta, ba), ev.outputs(tb, bb), output)
     return FunctionalDistance(
         rms=rms, disagreement=dis, meta=_meta(ev, "functional_distance", output=output)
     )

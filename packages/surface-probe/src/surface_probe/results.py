@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
@@ -52,9 +53,20 @@ def save_arrays(
 
 def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a file written by :func:`save_arrays`: (arrays, meta)."""
-    with np.load(Path(path), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k != "__meta__"}
-        meta: dict[str, Any] = json.loads(str(z["__meta__"])) if "__meta__" in z.files else {}
+    try:
+        with np.load(Path(path), allow_pickle=False) as z:
+            broken = z.zip.testzip()  # CRC of every member
+            if broken is not None:
+                raise ValueError(f"Bad CRC-32 for {broken}")
+            arrays = {k: z[k] for k in z.files if k != "__meta__"}
+            if not all(isinstance(v, np.ndarray) for v in arrays.values()):
+                raise ValueError("a member is not a .npy array")
+            meta: dict[str, Any] = json.loads(str(z["__meta__"])) if "__meta__" in z.files else {}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+        raise ValueError(f"{path} is not a readable surface-probe file ({reason})") from None
     return arrays, meta
 
 
