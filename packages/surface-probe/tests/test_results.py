@@ -153,3 +153,31 @@ def test_zero_loss_is_not_missing(tmp_path: Path) -> None:
     )
     assert len(calls) == 3
     assert np.all(again.loss == 0.0)
+
+
+def test_basin_bisection_and_functional_distance_resume_from_checkpoints(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 3)).double()
+    other = nn.Sequential(nn.Linear(4, 3)).double()
+    data = (torch.randn(12, 4, dtype=torch.float64), torch.randint(0, 3, (12,)))
+    calls: list[int] = []
+
+    def loss(out: Tensor, tgt: Tensor) -> Tensor:
+        calls.append(1)
+        return nn.functional.cross_entropy(out, tgt)
+
+    kw: dict[str, Any] = {"loss_fn": loss, "checkpoint_key": "ce", "progress": False}
+    ckpt = tmp_path / "basin.npz"
+    args: dict[str, Any] = {"direction": "random", "n": 2, "seed": 0, "threshold": 0.05}
+    args.update(max_distance=3.0, steps=4)
+    first = sp.basin(net, net, data, **args, checkpoint=ckpt, **kw)
+    assert len(list(tmp_path.glob("basin.bisect*.npz"))) > 1  # the bisection is checkpointed
+    n_calls = len(calls)
+    again = sp.basin(net, net, data, **args, checkpoint=ckpt, **kw)
+    assert len(calls) == n_calls  # nothing recomputed
+    np.testing.assert_array_equal(again.radius, first.radius)
+    fd = sp.functional_distance(net, net, other, data, checkpoint=tmp_path / "fd.npz", **kw)
+    n_calls = len(calls)
+    fd2 = sp.functional_distance(net, net, other, data, checkpoint=tmp_path / "fd.npz", **kw)
+    assert fd2.rms == fd.rms > 0
+    assert len(calls) == n_calls
