@@ -19,97 +19,28 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
 from surface_probe._fingerprint import callable_identity, module_structure, nested_digest
+from surface_probe._metrics import (
+    LossFn,
+    MetricFn,
+    accuracy,
+    batch_mean,
+    cross_entropy,
+    resolve_metrics,
+)
 from surface_probe.params import WeightSpace
 
 __all__ = ["PRECISIONS", "Evaluator", "LossFn", "MetricFn", "accuracy", "cross_entropy"]
 
-LossFn: TypeAlias = Callable[[Tensor, Any], Tensor]
-MetricFn: TypeAlias = Callable[[Tensor, Any], Tensor]
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
-
-
-def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
-    """Mean cross-entropy ℓ = mean_i [log Σ_c exp(z_ic) − z_i,y_i].
-
-    Sequence outputs (B, T, C) with targets (B, T) are flattened over B·T. For non-negative class
-    indices the formula is evaluated directly with ``logsumexp`` (on CPU several times faster than
-    ``F.cross_entropy`` for few classes); anything else (class probabilities, ``ignore_index``
-    targets < 0) goes to ``F.cross_entropy``.
-    """
-    if outputs.ndim > 2 and targets.ndim == outputs.ndim - 1:
-        outputs, targets = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
-    if not targets.is_floating_point() and targets.numel() > 0 and outputs.ndim == 2:
-        valid = ((targets >= 0) & (targets < outputs.shape[1])) | (targets == -100)
-        if not bool(valid.all()):
-            bad = int(targets[~valid][0])
-            raise ValueError(
-                f"cross_entropy: targets hold class index {bad} but the outputs have "
-                f"{outputs.shape[1]} classes (shape {tuple(outputs.shape)})"
-            )
-    direct = (
-        outputs.ndim == 2
-        and targets.ndim == 1
-        and not targets.is_floating_point()
-        and targets.numel() > 0
-        and bool(targets.min() >= 0)
-    )
-    if not direct:
-        return F.cross_entropy(outputs, targets)
-    picked = outputs.gather(1, targets.unsqueeze(1)).squeeze(1)
-    return (outputs.logsumexp(dim=1) - picked).mean()
-
-
-def accuracy(outputs: Tensor, targets: Tensor) -> Tensor:
-    """Fraction of arg-max predictions equal to the integer targets."""
-    return (outputs.argmax(dim=-1) == targets).to(torch.float64).mean()
-
-
-_NAMED_METRICS: dict[str, MetricFn] = {"accuracy": accuracy}
-
-
-def _resolve_metrics(
-    metrics: Mapping[str, MetricFn] | Sequence[str | MetricFn] | None,
-) -> dict[str, MetricFn]:
-    if metrics is None:
-        return {}
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    items: list[tuple[str, Any]]
-    if isinstance(metrics, Mapping):
-        items = list(metrics.items())
-    else:
-        items = []
-        for m in metrics:
-            if isinstance(m, str):
-                items.append((m, m))
-            elif callable(m):
-                items.append((getattr(m, "__name__", f"metric{len(items)}"), m))
-            else:
-                raise TypeError(f"metrics entries must be names or callables, got {m!r}")
-    out: dict[str, MetricFn] = {}
-    for name, fn in items:
-        if name == "loss":
-            raise ValueError("'loss' is reserved for loss_fn; give the metric another name")
-        if name in out:
-            raise ValueError(f"duplicate metric name {name!r}")
-        if isinstance(fn, str):
-            if fn not in _NAMED_METRICS:
-                raise ValueError(f"unknown metric {fn!r}; known names: {sorted(_NAMED_METRICS)}")
-            fn = _NAMED_METRICS[fn]
-        if not callable(fn):
-            raise TypeError(f"metric {name!r} must be callable, got {type(fn).__name__}")
-        out[name] = fn
-    return out
 
 
 def _deepcopy(model: nn.Module) -> nn.Module:
@@ -141,15 +72,6 @@ def _package_version() -> str:
         return metadata.version("surface-probe")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def _batch_mean(value: Tensor, name: str) -> Tensor:
-    """A scalar batch mean; per-example values (reduction='none') are averaged here."""
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must return a Tensor, got {type(value).__name__}")
-    if value.is_complex():
-        raise TypeError(f"{name} returned a complex tensor; losses and metrics must be real")
-    return (value if value.ndim == 0 else value.mean()).to(torch.float64)
 
 
 class Evaluator:
@@ -197,7 +119,7 @@ class Evaluator:
         self.precision = precision
         self.device = torch.device(device) if device is not None else _default_device(model)
         self._loss_fn: LossFn = loss_fn if loss_fn is not None else cross_entropy
-        self._metrics = _resolve_metrics(metrics)
+        self._metrics = resolve_metrics(metrics)
         self.metric_names: tuple[str, ...] = ("loss", *self._metrics)
 
         self._batches: list[Batch] = materialise(data, self.device, "data")
@@ -214,9 +136,9 @@ class Evaluator:
             )
 
         self._model, self._params, self._flat_buffers = self._private_copy(model)
-        self._template_buffers = self._flat_buffers.clone()
-        self._bn_mask = self.space.bn_buffer_mask.to(self.device)
-        self._bn_modules = _batchnorm.configure(self._model, self.bn)
+        self._bn = _batchnorm.BatchNormState(
+            self._model, self.bn, self._flat_buffers, self.space.bn_buffer_mask
+        )
         self._structure = module_structure(model)
         self._buffers_digest = nested_digest(b for _, b in model.named_buffers())
 
@@ -302,18 +224,11 @@ class Evaluator:
         row = point.to(device=self.device, dtype=self.space.dtype)
         for param, view in zip(self._params, self.space.params_dict(row).values(), strict=True):
             param.data = view
-        if buffers is not None and self.bn == "interpolate":
-            self._flat_buffers.copy_(buffers)
-        elif buffers is not None:  # BN statistics are the policy's, the rest the point's
-            self._flat_buffers.copy_(torch.where(self._bn_mask, self._template_buffers, buffers))
-        if self.bn == "recompute":
-            _batchnorm.reset_running_stats(self._bn_modules)
-            _batchnorm.set_training(self._bn_modules, True)
-            try:
-                for inputs, _ in self._calibration:
-                    self._forward(inputs)
-            finally:
-                _batchnorm.set_training(self._bn_modules, False)
+        self._bn.load(buffers, self._calibrate)
+
+    def _calibrate(self) -> None:
+        for inputs, _ in self._calibration:
+            self._forward(inputs)
 
     def _points(
         self, points: Tensor, buffers: Tensor | None
@@ -355,9 +270,9 @@ class Evaluator:
                 outputs: list[Tensor] = []
                 for (inputs, targets), n in zip(self._batches, self._sizes, strict=True):
                     out = self._forward(inputs)
-                    values = [_batch_mean(self._loss_fn(out, targets), "loss_fn")]
+                    values = [batch_mean(self._loss_fn(out, targets), "loss_fn")]
                     values += [
-                        _batch_mean(fn(out, targets), name) for name, fn in self._metrics.items()
+                        batch_mean(fn(out, targets), name) for name, fn in self._metrics.items()
                     ]
                     total += torch.stack(values) * n
                     if on_outputs is not None:

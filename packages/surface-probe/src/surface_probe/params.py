@@ -24,30 +24,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 import torch
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
+
+from surface_probe._batchnorm import (
+    BNPolicy,
+    bn_parameter_names,
+    has_running_stats,
+    running_stat_modules,
+    running_stat_names,
+)
 
 __all__ = ["BNPolicy", "WeightSpace", "WeightsLike", "has_running_stats", "running_stat_modules"]
 
 WeightsLike: TypeAlias = nn.Module | Mapping[str, Tensor]
-BNPolicy: TypeAlias = Literal["recompute", "interpolate", "frozen", "batch", "none"]
-
-
-def running_stat_modules(model: nn.Module) -> list[_NormBase]:
-    """Normalization submodules that keep running statistics (BatchNorm, tracked InstanceNorm)."""
-    return [
-        m
-        for m in model.modules()
-        if isinstance(m, _NormBase) and m.track_running_stats and m.running_mean is not None
-    ]
-
-
-def has_running_stats(model: nn.Module) -> bool:
-    """True when some submodule keeps BatchNorm-style running statistics."""
-    return bool(running_stat_modules(model))
 
 
 def _as_tensor_dict(weights: WeightsLike, what: str) -> Mapping[str, Tensor]:
@@ -116,12 +108,7 @@ class WeightSpace:
         self.device: torch.device = params[0][1].device
         self._params = _Block(tuple(n for n, _ in params), tuple(p.shape for _, p in params))
         self._buffers = _Block(tuple(n for n, _ in buffers), tuple(b.shape for _, b in buffers))
-        bn_names: set[str] = set()
-        for prefix, module in model.named_modules():
-            if isinstance(module, _BatchNorm):
-                bn_names.update(
-                    f"{prefix}.{n}" if prefix else n for n, _ in module.named_parameters()
-                )
+        bn_names = bn_parameter_names(model)
         self.bn_param_names: frozenset[str] = frozenset(
             n for n in self._params.names if n in bn_names
         )
@@ -138,13 +125,7 @@ class WeightSpace:
         self._template_only: dict[str, Tensor] = {
             n: b.detach().clone() for n, b in buffers if n not in persistent
         }
-        stat_ids = {id(m) for m in running_stat_modules(model)}
-        stat_names = {
-            f"{prefix}.{leaf}" if prefix else leaf
-            for prefix, m in model.named_modules()
-            if id(m) in stat_ids
-            for leaf in ("running_mean", "running_var", "num_batches_tracked")
-        }
+        stat_names = running_stat_names(model)
         self.bn_buffer_mask: Tensor = torch.cat(
             [
                 torch.full((s.numel(),), n in stat_names, dtype=torch.bool)
