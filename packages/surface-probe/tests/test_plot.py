@@ -21,6 +21,7 @@ from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from mpl_toolkits.mplot3d.axes3d import Axes3D
 
 from surface_probe import plot
+from surface_probe.mesh import mapped_grid
 from surface_probe.results import BasinResult, LineResult, SurfaceResult
 
 META = {"bn": "none", "precision": "fp32", "num_examples": 8}
@@ -111,7 +112,7 @@ def test_non_square_plane_puts_x_on_the_horizontal_axis() -> None:
     y = np.linspace(-0.5, 0.5, 3)
     loss = np.tile(x**2, (3, 1)) + 10.0 * y[:, None]  # (ny, nx): depends on x along axis 1
     result = grid("plane", x, y, loss)
-    mx, my, _ = plot._mapped_grid(result, "plane")
+    mx, my, _ = mapped_grid(result, "plane")
     assert mx.shape == my.shape == (3, 5)
     np.testing.assert_array_equal(mx[0], x)
     np.testing.assert_array_equal(my[:, 0], y)
