@@ -18,7 +18,7 @@ def _vecs(k: int, dim: int = 7, seed: int = 0) -> list[torch.Tensor]:
 
 def test_line_endpoints_exact_and_formula() -> None:
     a, b = _vecs(2)
-    pts = g.line(a, b, [0.0, 1.0, 0.25, -0.5, 2.0])
+    pts = g.combine(g.line_coefficients([0.0, 1.0, 0.25, -0.5, 2.0]), torch.stack([a, b]))
     assert torch.equal(pts[0], a)
     assert torch.equal(pts[1], b)
     for row, al in zip(pts[2:], (0.25, -0.5, 2.0), strict=True):
@@ -27,7 +27,8 @@ def test_line_endpoints_exact_and_formula() -> None:
 
 def test_bilinear_corners_and_formula() -> None:
     t1, t2, t3, t4 = _vecs(4)
-    pts = g.bilinear([t1, t2, t3, t4], [1, 0, 1, 0, 0.3], [1, 1, 0, 0, 0.6])
+    c = g.bilinear_coefficients([1, 0, 1, 0, 0.3], [1, 1, 0, 0, 0.6])
+    pts = g.combine(c, torch.stack([t1, t2, t3, t4]))
     for row, t in zip(pts[:4], (t1, t2, t3, t4), strict=True):
         assert torch.equal(row, t)
     al, be = 0.3, 0.6
@@ -37,7 +38,8 @@ def test_bilinear_corners_and_formula() -> None:
 
 def test_barycentric_vertices_and_formula() -> None:
     t0, t1, t2 = _vecs(3)
-    pts = g.barycentric([t0, t1, t2], [0, 0, 1, 1, 0.4], [0.3, 1, 1, 0, 0.7])
+    c = g.barycentric_coefficients([0, 0, 1, 1, 0.4], [0.3, 1, 1, 0, 0.7])
+    pts = g.combine(c, torch.stack([t0, t1, t2]))
     assert torch.equal(pts[0], t0)
     assert torch.equal(pts[1], t0)
     assert torch.equal(pts[2], t1)
@@ -68,10 +70,8 @@ def test_axis_is_linspace_not_accumulated() -> None:
 
 
 def test_wrong_counts_and_shapes() -> None:
-    with pytest.raises(ValueError, match="exactly 4"):
-        g.bilinear(_vecs(3), [0.5], [0.5])
-    with pytest.raises(ValueError, match="exactly 3"):
-        g.barycentric(_vecs(4), [0.5], [0.5])
+    with pytest.raises(ValueError, match=r"coefficients \(1, 4\) do not match anchors \(3, 7\)"):
+        g.combine(g.bilinear_coefficients([0.5], [0.5]), torch.stack(_vecs(3)))
     with pytest.raises(ValueError, match="equal length"):
         g.plane_coefficients([0.1, 0.2], [0.3])
 
@@ -132,7 +132,7 @@ def test_random_direction_is_gaussian_on_device_and_dtype() -> None:
 @given(st.floats(-3, 3), st.floats(-3, 3))
 def test_plane_coefficients_property(x: float, y: float) -> None:
     c, d1, d2 = (v.double() for v in _vecs(3))
-    pt = g.plane(c, d1, d2, [x], [y])[0]
+    pt = g.combine(g.plane_coefficients([x], [y]), torch.stack([c, d1, d2]))[0]
     torch.testing.assert_close(pt, c + x * d1 + y * d2, rtol=1e-12, atol=1e-12)
 
 
@@ -150,7 +150,7 @@ def test_trajectory_pca_recovers_plane() -> None:
 def test_combine_non_finite_anchor_does_not_poison_other_points() -> None:
     a, b = _vecs(2)
     b[3] = float("inf")
-    pts = g.line(a, b, [0.0, 0.5, 1.0])
+    pts = g.combine(g.line_coefficients([0.0, 0.5, 1.0]), torch.stack([a, b]))
     assert torch.equal(pts[0], a)
     assert torch.isinf(pts[1, 3])
     assert torch.isfinite(pts[1, :3]).all()

@@ -144,28 +144,9 @@ def test_identical_resume_with_seed_none_is_accepted(tmp_path: Path) -> None:
     again = sp.plane(net, net, (DATA_X, DATA_Y), **kw)
     assert again.meta["seed"] == first.meta["seed"]
     np.testing.assert_array_equal(first.loss, again.loss)
-    b1 = sp.basin(
-        net,
-        net,
-        (DATA_X, DATA_Y),
-        direction="random",
-        threshold=0.1,
-        max_distance=1.0,
-        steps=5,
-        progress=False,
-        checkpoint=tmp_path / "b.npz",
-    )
-    b2 = sp.basin(
-        net,
-        net,
-        (DATA_X, DATA_Y),
-        direction="random",
-        threshold=0.1,
-        max_distance=1.0,
-        steps=5,
-        progress=False,
-        checkpoint=tmp_path / "b.npz",
-    )
+    args: dict[str, Any] = {"direction": "random", "threshold": 0.1, "max_distance": 1.0}
+    args.update(steps=5, progress=False, checkpoint=tmp_path / "b.npz")
+    b1, b2 = (sp.basin(net, net, (DATA_X, DATA_Y), **args) for _ in range(2))
     np.testing.assert_array_equal(b1.radius, b2.radius)
 
 

@@ -127,30 +127,11 @@ def test_zero_loss_is_not_missing(tmp_path: Path) -> None:
         return ((out - tgt) ** 2).mean()
 
     ckpt = tmp_path / "line.npz"
-    first = sp.line(
-        model,
-        model,
-        model,
-        data,
-        steps=3,
-        loss_fn=loss,
-        checkpoint=ckpt,
-        checkpoint_key="sq",
-        progress=False,
-    )
+    kw: dict[str, Any] = {"steps": 3, "loss_fn": loss, "checkpoint_key": "sq", "progress": False}
+    first = sp.line(model, model, model, data, checkpoint=ckpt, **kw)
     assert np.all(first.loss == 0.0)
     assert len(calls) == 3
-    again = sp.line(
-        model,
-        model,
-        model,
-        data,
-        steps=3,
-        loss_fn=loss,
-        checkpoint=ckpt,
-        checkpoint_key="sq",
-        progress=False,
-    )
+    again = sp.line(model, model, model, data, checkpoint=ckpt, **kw)
     assert len(calls) == 3
     assert np.all(again.loss == 0.0)
 

@@ -1,8 +1,10 @@
 """surface-probe: model-agnostic loss-surface probes for any torch ``nn.Module``.
 
 Lines, planes, bilinear and barycentric patches, basins and functional distance between weight
-sets, evaluated without ever modifying the user's model.  ``surface_probe.plot`` (matplotlib) is
-imported lazily on first access.
+sets, evaluated without ever modifying the user's model.  ``__all__`` is what users call;
+``surface_probe.plot`` (matplotlib) is imported lazily on first access.  Submodules for the
+curious: ``geometry`` (coefficient maps, directions), ``mesh`` (surfaces as triangle meshes),
+``distributed`` (sharding under torchrun).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from surface_probe import distributed, geometry
 from surface_probe.evaluate import Evaluator
 from surface_probe.geometry import trajectory_pca
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
@@ -43,10 +44,8 @@ __all__ = [
     "barycentric",
     "basin",
     "bilinear",
-    "distributed",
     "functional_distance",
     "functional_distance_line",
-    "geometry",
     "line",
     "plane",
     "plot",

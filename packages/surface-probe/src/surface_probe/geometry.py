@@ -1,5 +1,6 @@
-"""Pure geometry on flat parameter vectors: lines, bilinear and barycentric patches, planes,
-random directions with filter normalization, and the principal directions of a trajectory.
+"""Pure geometry on flat parameter vectors: the coefficient maps of lines, bilinear and
+barycentric patches and planes, random directions with filter normalization, and the principal
+directions of a trajectory.
 
 Every interpolation here is an affine combination of K anchor vectors,
 
@@ -29,17 +30,13 @@ __all__ = [
     "Normalization",
     "TrajectoryPCA",
     "axis",
-    "barycentric",
     "barycentric_coefficients",
-    "bilinear",
     "bilinear_coefficients",
     "combine",
     "grid",
-    "line",
     "line_coefficients",
     "normalize_direction",
     "normalize_tensor",
-    "plane",
     "plane_coefficients",
     "random_direction_vector",
     "trajectory_pca",
@@ -137,51 +134,6 @@ def combine(coefficients: Tensor, anchors: Tensor) -> Tensor:
         ck = c[:, k : k + 1]
         out += torch.where(ck != 0, ck * a[k], 0.0)
     return out.to(anchors.dtype)
-
-
-def _stack(vectors: Sequence[Tensor], count: int, what: str) -> Tensor:
-    if len(vectors) != count:
-        raise ValueError(f"{what} needs exactly {count} weight vectors, got {len(vectors)}")
-    shapes = {tuple(v.shape) for v in vectors}
-    if len(shapes) != 1 or vectors[0].ndim != 1:
-        raise ValueError(f"{what} needs 1-D vectors of one length, got shapes {sorted(shapes)}")
-    return torch.stack(list(vectors))
-
-
-def line(theta_a: Tensor, theta_b: Tensor, alphas: np.ndarray | Sequence[float]) -> Tensor:
-    """(P, dim) points θ(α) = (1 − α) θ_a + α θ_b, any α range."""
-    return combine(line_coefficients(alphas), _stack([theta_a, theta_b], 2, "a line"))
-
-
-def bilinear(
-    corners: Sequence[Tensor],
-    alphas: np.ndarray | Sequence[float],
-    betas: np.ndarray | Sequence[float],
-) -> Tensor:
-    """(P, dim) bilinear points over corners (θ_1, θ_2, θ_3, θ_4); see
-    :func:`bilinear_coefficients`."""
-    return combine(bilinear_coefficients(alphas, betas), _stack(corners, 4, "bilinear"))
-
-
-def barycentric(
-    vertices: Sequence[Tensor],
-    alphas: np.ndarray | Sequence[float],
-    betas: np.ndarray | Sequence[float],
-) -> Tensor:
-    """(P, dim) barycentric points over vertices (θ_0, θ_1, θ_2); see
-    :func:`barycentric_coefficients`."""
-    return combine(barycentric_coefficients(alphas, betas), _stack(vertices, 3, "barycentric"))
-
-
-def plane(
-    center: Tensor,
-    d1: Tensor,
-    d2: Tensor,
-    xs: np.ndarray | Sequence[float],
-    ys: np.ndarray | Sequence[float],
-) -> Tensor:
-    """(P, dim) points θ_0 + x d_1 + y d_2 at paired coordinates (xs, ys)."""
-    return combine(plane_coefficients(xs, ys), _stack([center, d1, d2], 3, "a plane"))
 
 
 def normalize_tensor(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib.pyplot as plt
@@ -12,7 +12,7 @@ from matplotlib.colors import Normalize
 from matplotlib.tri import Triangulation
 from mpl_toolkits.mplot3d.axes3d import Axes3D
 
-from surface_probe.mesh import grid_mesh
+from surface_probe.mesh import GridMesh, grid_mesh
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -27,21 +27,11 @@ CMAP = "viridis"
 
 
 @dataclass(frozen=True)
-class SurfaceMesh:
-    """A grid result mapped into the drawing plane and triangulated (see :func:`mesh.grid_mesh`).
-
-    triangulation: nodes at their drawn positions; triangles touching a non-finite value are masked.
-    values: (nodes,) metric value at each node (log10 of it with ``log=True``; nan where undefined).
-    corners: (k, 2) drawn positions of the result's named weight sets (θ0, θ1, θ2 for a triangle,
-        θ1..θ4 for a quad; empty for a plane), labelled by ``labels``.
-    """
+class SurfaceMesh(GridMesh):
+    """A :class:`~surface_probe.mesh.GridMesh` with its matplotlib ``triangulation``: nodes at
+    their drawn positions, triangles touching a non-finite value masked."""
 
     triangulation: Triangulation
-    values: np.ndarray
-    corners: np.ndarray
-    labels: tuple[str, ...]
-    kind: str
-    value_label: str
 
 
 def surface_mesh(
@@ -55,14 +45,8 @@ def surface_mesh(
     grid = grid_mesh(result, metric, log=log, labels=labels)
     triangulation = Triangulation(grid.nodes[:, 0], grid.nodes[:, 1], grid.triangles)
     triangulation.set_mask(grid.masked)
-    return SurfaceMesh(
-        triangulation=triangulation,
-        values=grid.values,
-        corners=grid.corners,
-        labels=grid.labels,
-        kind=grid.kind,
-        value_label=grid.value_label,
-    )
+    same = {f.name: getattr(grid, f.name) for f in fields(grid)}
+    return SurfaceMesh(**same, triangulation=triangulation)
 
 
 def _finite_range(meshes: Sequence[SurfaceMesh]) -> tuple[float, float] | None:

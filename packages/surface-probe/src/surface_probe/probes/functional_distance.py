@@ -85,9 +85,9 @@ def functional_distance_line(
     b: WeightsLike,
     data: Any,
     *,
+    output: str = "probs",
     alphas: Sequence[float] | np.ndarray | None = None,
     steps: int = 21,
-    output: str = "probs",
     **options: Unpack[ProbeOptions],
 ) -> LineResult:
     """Along θ(α) = (1 − α) θ_a + α θ_b: the loss, and the functional distance ("rms") and

@@ -49,6 +49,27 @@ def _surface(
     return SurfaceResult(x=x, y=y, loss=loss, metrics=metrics, meta=probe.meta(**meta))
 
 
+_PATCHES = {
+    "bilinear": geometry.bilinear_coefficients,
+    "barycentric": geometry.barycentric_coefficients,
+}
+
+
+def _patch(
+    kind: str,
+    model: nn.Module,
+    sets: Mapping[str, WeightsLike],
+    data: Any,
+    resolution: Resolution,
+    options: ProbeOptions,
+) -> SurfaceResult:
+    """The (α, β) ∈ [0, 1]² patch of ``kind`` over the named weight sets."""
+    nx, ny = resolution_pair(resolution)
+    probe = Probe(kind, model, data, options)
+    x, y = geometry.axis(0.0, 1.0, nx), geometry.axis(0.0, 1.0, ny)
+    return _surface(probe, x, y, _PATCHES[kind], probe.weight_sets(sets))
+
+
 def plane(
     model: nn.Module,
     center: WeightsLike,
@@ -111,10 +132,7 @@ def bilinear(
     Shared keyword options: :class:`ProbeOptions`.
     """
     sets = weight_sets(corners, 4, "corners")
-    nx, ny = resolution_pair(resolution)
-    probe = Probe("bilinear", model, data, options)
-    x, y = geometry.axis(0.0, 1.0, nx), geometry.axis(0.0, 1.0, ny)
-    return _surface(probe, x, y, geometry.bilinear_coefficients, probe.weight_sets(sets))
+    return _patch("bilinear", model, sets, data, resolution, options)
 
 
 def barycentric(
@@ -132,7 +150,4 @@ def barycentric(
     Shared keyword options: :class:`ProbeOptions`.
     """
     sets = weight_sets(vertices, 3, "vertices")
-    nx, ny = resolution_pair(resolution)
-    probe = Probe("barycentric", model, data, options)
-    x, y = geometry.axis(0.0, 1.0, nx), geometry.axis(0.0, 1.0, ny)
-    return _surface(probe, x, y, geometry.barycentric_coefficients, probe.weight_sets(sets))
+    return _patch("barycentric", model, sets, data, resolution, options)
