@@ -25,28 +25,21 @@ def cross_entropy(outputs: Tensor, targets: Tensor) -> Tensor:
 
     Sequence outputs (B, T, C) with targets (B, T) are flattened over B·T. For non-negative class
     indices the formula is evaluated directly with ``logsumexp`` (on CPU several times faster than
-    ``F.cross_entropy`` for few classes); anything else (class probabilities, ``ignore_index``
-    targets < 0) goes to ``F.cross_entropy``.
+    ``F.cross_entropy`` for few classes); a class index ≥ C is a ValueError naming it; anything
+    else (class probabilities, ``ignore_index`` targets < 0) goes to ``F.cross_entropy``.
     """
     if outputs.ndim > 2 and targets.ndim == outputs.ndim - 1:
         outputs, targets = outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1)
-    if not targets.is_floating_point() and targets.numel() > 0 and outputs.ndim == 2:
-        valid = ((targets >= 0) & (targets < outputs.shape[1])) | (targets == -100)
-        if not bool(valid.all()):
-            bad = int(targets[~valid][0])
-            raise ValueError(
-                f"cross_entropy: targets hold class index {bad} but the outputs have "
-                f"{outputs.shape[1]} classes (shape {tuple(outputs.shape)})"
-            )
-    direct = (
-        outputs.ndim == 2
-        and targets.ndim == 1
-        and not targets.is_floating_point()
-        and targets.numel() > 0
-        and bool(targets.min() >= 0)
-    )
-    if not direct:
+    if outputs.ndim != 2 or targets.ndim != 1 or targets.is_floating_point() or not len(targets):
         return F.cross_entropy(outputs, targets)
+    lo, hi = (int(v) for v in targets.aminmax())
+    if lo < 0:  # ignore_index (-100)
+        return F.cross_entropy(outputs, targets)
+    if hi >= outputs.shape[1]:
+        raise ValueError(
+            f"cross_entropy: targets hold class index {hi} but the outputs have "
+            f"{outputs.shape[1]} classes (shape {tuple(outputs.shape)})"
+        )
     picked = outputs.gather(1, targets.unsqueeze(1)).squeeze(1)
     return (outputs.logsumexp(dim=1) - picked).mean()
 
