@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     bn_times, _ = run_interleaved(
         {
             "bare fp32 loop (BN net, eval)": lambda: bare_loop(bn_model, bn_points, batches),
-            "sp.plane bn=recompute": ours_bn("recompute"),
             "sp.plane bn=frozen": ours_bn("frozen"),
+            "sp.plane bn=recompute": ours_bn("recompute"),
         },
         repeats,
     )

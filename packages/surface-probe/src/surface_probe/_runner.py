@@ -52,9 +52,9 @@ def _resume(
             f"checkpoint {path} was made with different arguments (differs in: "
             f"{', '.join(differing)}); delete it or choose another checkpoint path"
         )
+    if any(k not in arrays or arrays[k].shape != (n_points,) for k in ("__done__", *names)):
+        raise ValueError(f"checkpoint {path} does not hold {n_points} points of {list(names)}")
     done = arrays["__done__"].astype(bool)
-    if done.shape != (n_points,) or any(arrays[n].shape != (n_points,) for n in names):
-        raise ValueError(f"checkpoint {path} does not hold {n_points} points")
     return {n: arrays[n].astype(np.float64) for n in names}, done
 
 
