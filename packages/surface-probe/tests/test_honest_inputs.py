@@ -186,6 +186,23 @@ def test_basin_tiny_tol_stops_at_float_resolution() -> None:
     assert 0 < res.radius[0] < 20.0
 
 
+def test_basin_with_a_non_finite_center_has_radius_zero() -> None:
+    net = _mlp()
+    res = sp.basin(
+        net,
+        net,
+        (DATA_X, DATA_Y),
+        direction="random",
+        threshold=0.1,
+        max_distance=5.0,
+        steps=3,
+        loss_fn=lambda o, t: o.sum() * float("nan"),
+        progress=False,
+    )
+    assert res.radius[0] == 0.0
+    assert res.meta["censored"] == [False]
+
+
 # 3. bf16 / fp16 models -------------------------------------------------------------------------
 
 

@@ -24,7 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["callable_identity", "digest", "module_structure", "nested_digest"]
+__all__ = [
+    "callable_identity",
+    "callables_identity",
+    "digest",
+    "module_structure",
+    "nested_digest",
+]
 
 
 def _update(h: Any, item: torch.Tensor | np.ndarray | None) -> None:
@@ -102,3 +108,22 @@ def callable_identity(fn: Callable[..., Any]) -> str | None:
     code = fn.__code__
     body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()).hexdigest()[:16]
     return f"{fn.__module__}.{qualname}#{body}"
+
+
+def callables_identity(
+    loss_fn: Callable[..., Any],
+    metrics: Mapping[str, Callable[..., Any]],
+    checkpoint_key: str | None,
+) -> dict[str, Any]:
+    """The fingerprint fields of the loss and metrics; an unidentifiable one is refused unless
+    ``checkpoint_key`` names it."""
+    named = {"loss_fn": loss_fn, **{f"metric {n}": f for n, f in metrics.items()}}
+    identity = {what: callable_identity(fn) for what, fn in named.items()}
+    unknown = [what for what, ident in identity.items() if ident is None]
+    if unknown and checkpoint_key is None:
+        raise ValueError(
+            f"{unknown[0]} is a lambda, closure or callable object that cannot be identified "
+            "across runs; pass checkpoint_key='NAME' (the same in every run) to checkpoint it"
+        )
+    loss = identity.pop("loss_fn")
+    return {"loss_fn": loss, "metrics": identity, "checkpoint_key": checkpoint_key}

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
-from surface_probe._fingerprint import callable_identity, module_structure, nested_digest
+from surface_probe._fingerprint import callables_identity, module_structure, nested_digest
 from surface_probe._metrics import (
     LossFn,
     MetricFn,
@@ -157,14 +157,6 @@ class Evaluator:
 
         A loss or metric that cannot be identified (lambda, closure, callable object) is refused
         unless ``checkpoint_key`` names it."""
-        callables: dict[str, str | None] = {"loss_fn": callable_identity(self._loss_fn)}
-        callables.update({f"metric {n}": callable_identity(f) for n, f in self._metrics.items()})
-        unknown = [what for what, ident in callables.items() if ident is None]
-        if unknown and checkpoint_key is None:
-            raise ValueError(
-                f"{unknown[0]} is a lambda, closure or callable object that cannot be identified "
-                "across runs; pass checkpoint_key='NAME' (the same in every run) to checkpoint it"
-            )
         calibration = self._calibration if self.bn == "recompute" else []
         return {
             **{k: self.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
@@ -172,9 +164,7 @@ class Evaluator:
             "calibration": nested_digest(calibration),
             "buffers": self._buffers_digest,
             "structure": self._structure,
-            "loss_fn": callables.pop("loss_fn"),
-            "metrics": callables,
-            "checkpoint_key": checkpoint_key,
+            **callables_identity(self._loss_fn, self._metrics, checkpoint_key),
         }
 
     def _private_copy(self, model: nn.Module) -> tuple[nn.Module, list[nn.Parameter], Tensor]:

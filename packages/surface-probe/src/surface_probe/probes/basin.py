@@ -137,17 +137,12 @@ def basin(
     curve = probe.run(grid, anchors, buffer_anchors, seed=seed_used)["loss"].reshape(k, steps)
     center_loss = float(curve[0, 0])
     limit = center_loss + threshold
-    first_bad = [np.flatnonzero(~(row <= limit)) for row in curve]
-    censored = [bad.size == 0 for bad in first_bad]
-    lo = np.array(
-        [
-            max_distance if c else distances[b[0] - 1]
-            for c, b in zip(censored, first_bad, strict=True)
-        ]
-    )
-    hi = np.array(
-        [max_distance if c else distances[b[0]] for c, b in zip(censored, first_bad, strict=True)]
-    )
+    # the first sampled crossing of each curve (steps: none); its bracket [lo, hi] is bisected
+    crossing = np.array([np.append(np.flatnonzero(~(row <= limit)), steps)[0] for row in curve])
+    censored = [bool(c == steps) for c in crossing]
+    padded = np.append(distances, max_distance)  # a censored curve's bracket is [max, max]
+    lo, hi = padded[np.maximum(crossing - 1, 0)], padded[crossing]
+    lo[crossing == steps] = max_distance
     for rnd in itertools.count(1):  # ends: each round halves the brackets
         mid = 0.5 * (lo + hi)
         active = np.flatnonzero((hi - lo > step_tol) & (lo < mid) & (mid < hi))
