@@ -153,52 +153,25 @@ def test_identical_resume_with_seed_none_is_accepted(tmp_path: Path) -> None:
 # 2. basin tolerance ----------------------------------------------------------------------------
 
 
+def _random_basin(**kw: Any) -> Any:
+    net = _mlp()
+    args: dict[str, Any] = {"direction": "random", "seed": 0, "threshold": 0.01, "progress": False}
+    return sp.basin(net, net, (DATA_X, DATA_Y), **{**args, "max_distance": 5.0, **kw})
+
+
 @pytest.mark.parametrize("tol", [0.0, -1.0, float("nan")])
 def test_basin_rejects_non_positive_tol(tol: float) -> None:
-    net = _mlp()
     with pytest.raises(ValueError, match="tol"):
-        sp.basin(
-            net,
-            net,
-            (DATA_X, DATA_Y),
-            direction="random",
-            threshold=0.01,
-            max_distance=5.0,
-            tol=tol,
-            progress=False,
-        )
+        _random_basin(tol=tol)
 
 
 def test_basin_tiny_tol_stops_at_float_resolution() -> None:
-    net = _mlp()
-    res = sp.basin(
-        net,
-        net,
-        (DATA_X, DATA_Y),
-        direction="random",
-        seed=0,
-        threshold=0.01,
-        max_distance=20.0,
-        steps=5,
-        tol=1e-20,
-        progress=False,
-    )
+    res = _random_basin(max_distance=20.0, steps=5, tol=1e-20)
     assert 0 < res.radius[0] < 20.0
 
 
 def test_basin_with_a_non_finite_center_has_radius_zero() -> None:
-    net = _mlp()
-    res = sp.basin(
-        net,
-        net,
-        (DATA_X, DATA_Y),
-        direction="random",
-        threshold=0.1,
-        max_distance=5.0,
-        steps=3,
-        loss_fn=lambda o, t: o.sum() * float("nan"),
-        progress=False,
-    )
+    res = _random_basin(steps=3, loss_fn=lambda o, t: o.sum() * float("nan"))
     assert res.radius[0] == 0.0
     assert res.meta["censored"] == [False]
 
