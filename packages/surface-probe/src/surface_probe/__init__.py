@@ -10,7 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from surface_probe import distributed, geometry
+from surface_probe import distributed, geometry, spectral
+from surface_probe.curvature import (
+    CurvatureAlong,
+    curvature_along,
+    hessian_density,
+    hessian_eigenpairs,
+    hessian_trace,
+)
 from surface_probe.evaluate import Evaluator
 from surface_probe.geometry import trajectory_pca
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
@@ -32,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BNPolicy",
     "BasinResult",
+    "CurvatureAlong",
     "Evaluator",
     "FunctionalDistance",
     "LineResult",
@@ -43,14 +51,19 @@ __all__ = [
     "barycentric",
     "basin",
     "bilinear",
+    "curvature_along",
     "distributed",
     "functional_distance",
     "functional_distance_line",
     "geometry",
+    "hessian_density",
+    "hessian_eigenpairs",
+    "hessian_trace",
     "line",
     "plane",
     "plot",
     "random_direction",
+    "spectral",
     "trajectory_pca",
 ]
 
