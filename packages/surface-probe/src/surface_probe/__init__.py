@@ -32,6 +32,7 @@ from surface_probe.probes import (
     plane,
     random_direction,
 )
+from surface_probe.recorder import GeometryRecorder, load_geometry, shuffled_labels, two_pass
 from surface_probe.results import BasinResult, FunctionalDistance, LineResult, SurfaceResult
 
 __version__ = "0.1.0"
@@ -42,6 +43,7 @@ __all__ = [
     "CurvatureAlong",
     "Evaluator",
     "FunctionalDistance",
+    "GeometryRecorder",
     "LineResult",
     "ProbeOptions",
     "SurfaceResult",
@@ -60,11 +62,14 @@ __all__ = [
     "hessian_eigenpairs",
     "hessian_trace",
     "line",
+    "load_geometry",
     "plane",
     "plot",
     "random_direction",
+    "shuffled_labels",
     "spectral",
     "trajectory_pca",
+    "two_pass",
 ]
 
 

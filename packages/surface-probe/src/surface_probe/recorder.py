@@ -1,0 +1,272 @@
+"""Gradient geometry along a training path (Guille-Escuret et al., "No Wrong Turns").
+
+For a direction g at weights w and reference weights w* (e.g. the run's final weights)
+
+    RSI = ⟨g, w − w*⟩ / ‖w − w*‖²,     EB = ‖g‖ / ‖w − w*‖,     γ = RSI / EB = cos∠(g, w − w*).
+
+A :class:`GeometryRecorder` attaches to any ``torch.optim.Optimizer`` through its step hooks and
+records, per step, these three numbers for
+
+- ``grad``: whatever gradient the optimizer read, i.e. ``p.grad`` after the step (the minibatch
+  gradient for SGD/Adam; rk_optim leaves its combined direction ḡ = Σ b_i d_i there),
+- ``update``: the effective gradient −Δw/η of the actual update (η: the group's learning rate),
+- ``decayed``: the gradient plus the weight-decay term, g + λw (λ: the group's weight_decay),
+- ``random``: a standard normal direction (private generator): the chance baseline for γ,
+- ``full`` (every ``full_every`` steps): the full-batch gradient of the eval-mode network,
+- ``stage{i}`` (``stages`` > 0, closure wrapped by :meth:`GeometryRecorder.closure`): the gradient
+  of the i-th closure call of a multi-stage step, at the stage's probe point.
+
+Memory is O(#parameters) (w*, w before the step, a few temporaries); rows go to ``directory`` in
+``chunk_NNNNNN.npz`` files of ``chunk_size`` steps, each written atomically. Reopening a directory
+resumes after its last complete chunk. Training is never altered: the hooks only read tensors, and
+the full-batch gradient is taken on a private copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from surface_probe._objective import Objective
+from surface_probe.evaluate import LossFn
+from surface_probe.params import WeightsLike, WeightSpace
+
+__all__ = ["GeometryRecorder", "load_geometry", "shuffled_labels", "two_pass"]
+
+_STATS = ("rsi", "eb", "gamma")
+
+
+def _geometry(g: Tensor, offset: Tensor, dist: float) -> tuple[float, float, float]:
+    """(RSI, EB, γ) of direction g against offset = w − w* with ‖offset‖ = dist."""
+    if dist == 0.0:
+        return (float("nan"),) * 3
+    dot, norm = float(g @ offset), float(g.norm())
+    cos = dot / (norm * dist) if norm > 0 else float("nan")
+    return dot / dist**2, norm / dist, cos
+
+
+def _atomic_save(path: Path, write: Callable[[Any], None], suffix: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class GeometryRecorder:
+    """Record RSI, EB and γ per optimizer step against ``reference`` (see the module docstring).
+
+    Args:
+        model: the trained module (read only).
+        optimizer: its optimizer; hooks are registered on it.
+        reference: w*, a module, state_dict or flat vector of ``model``'s parameters.
+        directory: where chunks and ``meta.json`` go (created; an existing one is resumed).
+        chunk_size: steps per chunk file.
+        full_data, full_every, loss_fn, bn: full-batch gradient on ``full_data`` every
+            ``full_every`` steps (``bn`` as in :func:`surface_probe.hessian_trace`, eval mode).
+        stages: number of stage gradients to record (needs :meth:`closure`).
+        seed: seed of the random-direction baseline.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Optimizer,
+        reference: WeightsLike | Tensor,
+        directory: str | os.PathLike[str],
+        *,
+        chunk_size: int = 1000,
+        full_data: Any = None,
+        full_every: int = 0,
+        loss_fn: LossFn | None = None,
+        bn: str = "auto",
+        stages: int = 0,
+        seed: int = 0,
+    ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer)}")
+        if chunk_size < 1 or stages < 0 or full_every < 0:
+            raise ValueError("chunk_size must be >= 1, stages and full_every >= 0")
+        if (full_data is None) != (full_every == 0):
+            raise ValueError("full_data and full_every > 0 go together")
+        self.space = WeightSpace.of(model)
+        named = dict(model.named_parameters())
+        self._params = [named[n] for n in self.space.param_names]
+        ref = reference if isinstance(reference, Tensor) else self.space.params_vector(reference)
+        if ref.shape != (self.space.dim,):
+            raise ValueError(f"reference must have shape ({self.space.dim},), got {ref.shape}")
+        self._ref = ref.detach().to(self.space.device, self.space.dtype).clone()
+        self._model, self._optimizer = model, optimizer
+        self._full = (
+            Objective(model, full_data, loss_fn=loss_fn, bn=bn) if full_data is not None else None
+        )
+        self._full_every, self._stages = full_every, stages
+        self._gen = torch.Generator().manual_seed(seed)
+        kinds = ["grad", "update", "decayed", "random"]
+        kinds += ["full"] if self._full else []
+        kinds += [f"stage{i}" for i in range(stages)]
+        self.columns = ("step", "distance", *(f"{k}_{s}" for k in kinds for s in _STATS))
+        self.directory = Path(directory)
+        self.chunk_size = chunk_size
+        self._rows: list[list[float]] = []
+        self._chunks, self.step = self._resume()
+        self._before = torch.empty(0)
+        self._pending: list[float] = []
+        self._stage_rows: list[tuple[float, float, float]] = []
+        self._handles = [
+            optimizer.register_step_pre_hook(self._pre_step),
+            optimizer.register_step_post_hook(self._post_step),
+        ]
+
+    def _resume(self) -> tuple[int, int]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        meta = self.directory / "meta.json"
+        if meta.exists():
+            stored = json.loads(meta.read_text())
+            if tuple(stored["columns"]) != self.columns:
+                raise ValueError(f"{meta} records columns {stored['columns']}, not {self.columns}")
+        else:
+            text = json.dumps({"columns": list(self.columns), "chunk_size": self.chunk_size})
+            _atomic_save(meta, lambda fh: fh.write(text.encode()), ".json")
+        chunks = sorted(self.directory.glob("chunk_*.npz"))
+        steps = sum(len(np.load(c)["step"]) for c in chunks)
+        return len(chunks), steps
+
+    def _flat(self, tensors: list[Tensor | None]) -> Tensor:
+        return torch.cat(
+            [
+                (t if t is not None else torch.zeros_like(p)).detach().reshape(-1)
+                for t, p in zip(tensors, self._params, strict=True)
+            ]
+        )
+
+    def _groups(self) -> list[dict[str, Any]]:
+        """The param group of each parameter (a parameter outside the optimizer gets lr 0)."""
+        owner = {id(p): g for g in self._optimizer.param_groups for p in g["params"]}
+        return [owner.get(id(p), {"lr": 0.0}) for p in self._params]
+
+    def _pre_step(self, *_: Any) -> None:
+        self._before = self._flat(list(self._params))
+        self._stage_rows = []
+        self._pending = []
+        if self._full is not None and self.step % self._full_every == 0:
+            self._full.at(self._model)
+            offset = self._before - self._ref
+            self._pending = list(_geometry(self._full.gradient(), offset, float(offset.norm())))
+
+    def _post_step(self, *_: Any) -> None:
+        offset = self._before - self._ref
+        dist = float(offset.norm())
+        grads = [p.grad for p in self._params]
+        g = self._flat(grads)
+        groups = self._groups()
+        update, decayed = [], []
+        for p, w0, grp in zip(
+            self._params, self.space.params_dict(self._before).values(), groups, strict=True
+        ):
+            lr = float(grp.get("lr", 0.0))
+            step = (w0 - p.detach()).reshape(-1)
+            update.append(step / lr if lr != 0.0 else step)
+            decayed.append(w0.reshape(-1) * float(grp.get("weight_decay", 0.0)))
+        noise = torch.randn(self.space.dim, generator=self._gen, dtype=torch.float64)
+        row = [float(self.step), dist]
+        for direction in (g, torch.cat(update), g + torch.cat(decayed), noise.to(g.dtype)):
+            row += _geometry(direction, offset, dist)
+        if self._full is not None:
+            row += self._pending or [float("nan")] * 3
+        stage_rows = self._stage_rows + [(float("nan"),) * 3] * self._stages
+        for stage in stage_rows[: self._stages]:
+            row += stage
+        self._rows.append(row)
+        self.step += 1
+        if len(self._rows) >= self.chunk_size:
+            self.flush()
+
+    def closure(self, closure: Callable[[], Any]) -> Callable[[], Any]:
+        """Wrap a step closure so the gradient of each call (stage) is recorded at its point."""
+
+        def recorded() -> Any:
+            loss = closure()
+            if len(self._stage_rows) < self._stages:
+                offset = self._flat(list(self._params)) - self._ref
+                g = self._flat([p.grad for p in self._params])
+                self._stage_rows.append(_geometry(g, offset, float(offset.norm())))
+            return loss
+
+        return recorded
+
+    def flush(self) -> None:
+        """Write the buffered rows as the next chunk (atomically)."""
+        if not self._rows:
+            return
+        table = np.asarray(self._rows, dtype=np.float64)
+        arrays = {c: table[:, i] for i, c in enumerate(self.columns)}
+        path = self.directory / f"chunk_{self._chunks:06d}.npz"
+        _atomic_save(path, lambda fh: np.savez(fh, allow_pickle=False, **arrays), ".npz")
+        self._chunks += 1
+        self._rows = []
+
+    def close(self) -> None:
+        """Flush and remove the hooks."""
+        self.flush()
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+
+def load_geometry(directory: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """All recorded rows of ``directory`` as column arrays (``step``, ``grad_gamma``, ...)."""
+    root = Path(directory)
+    meta = root / "meta.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"{root} holds no recording (no meta.json)")
+    columns = json.loads(meta.read_text())["columns"]
+    chunks = [np.load(c) for c in sorted(root.glob("chunk_*.npz"))]
+    return {c: np.concatenate([ch[c] for ch in chunks]) if chunks else np.empty(0) for c in columns}
+
+
+def shuffled_labels(targets: Tensor, seed: int = 0) -> Tensor:
+    """A seeded permutation of ``targets`` along dim 0: the shuffled-label baseline's data."""
+    perm = torch.randperm(len(targets), generator=torch.Generator().manual_seed(seed))
+    return targets[perm.to(targets.device)]
+
+
+def two_pass(
+    run: Callable[[Callable[[nn.Module, Optimizer], Any] | None], nn.Module],
+    directory: str | os.PathLike[str],
+    **recorder: Any,
+) -> dict[str, np.ndarray]:
+    """Record against the run's own end point w_T.
+
+    ``run(attach)`` must build its model and optimizer from fixed seeds, call ``attach(model,
+    optimizer)`` when ``attach`` is not None, train, and return the model. Pass 1 gives w_T; pass 2
+    repeats the run with a :class:`GeometryRecorder` (keyword options ``recorder``) against w_T and
+    must end at w_T bit for bit, else the run is not deterministic and ``RuntimeError`` is raised.
+    """
+    final = {k: v.detach().clone() for k, v in run(None).state_dict().items()}
+    made: list[GeometryRecorder] = []
+
+    def attach(model: nn.Module, optimizer: Optimizer) -> Any:
+        made.append(GeometryRecorder(model, optimizer, final, directory, **recorder))
+        return made[-1]
+
+    again = run(attach)
+    if len(made) != 1:
+        raise RuntimeError(f"run must call attach exactly once, called it {len(made)} times")
+    made[0].close()
+    for key, value in again.state_dict().items():
+        if not torch.equal(value, final[key]):
+            raise RuntimeError(f"the two runs differ at {key!r}: the run is not deterministic")
+    return load_geometry(directory)
