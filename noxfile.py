@@ -38,7 +38,7 @@ PACKAGES = [
     "-e",
     "packages/rk-optim",
     "-e",
-    "packages/surface-probe[plot]",
+    "packages/surface-probe[plot,maps]",
     "-e",
     "packages/paper-repro",
 ]

@@ -20,6 +20,7 @@ from surface_probe.curvature import (
 )
 from surface_probe.evaluate import Evaluator
 from surface_probe.geometry import trajectory_pca
+from surface_probe.maps import SolutionMap, solution_map
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
 from surface_probe.probes import (
     ProbeOptions,
@@ -34,6 +35,7 @@ from surface_probe.probes import (
 )
 from surface_probe.recorder import GeometryRecorder, load_geometry, shuffled_labels, two_pass
 from surface_probe.results import BasinResult, FunctionalDistance, LineResult, SurfaceResult
+from surface_probe.trajectory_plane import trajectory_plane
 
 __version__ = "0.1.0"
 
@@ -46,6 +48,7 @@ __all__ = [
     "GeometryRecorder",
     "LineResult",
     "ProbeOptions",
+    "SolutionMap",
     "SurfaceResult",
     "WeightSpace",
     "WeightsLike",
@@ -67,8 +70,10 @@ __all__ = [
     "plot",
     "random_direction",
     "shuffled_labels",
+    "solution_map",
     "spectral",
     "trajectory_pca",
+    "trajectory_plane",
     "two_pass",
 ]
 
