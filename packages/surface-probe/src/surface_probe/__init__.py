@@ -68,6 +68,7 @@ __all__ = [
     "load_geometry",
     "plane",
     "plot",
+    "plot_geometry",
     "random_direction",
     "shuffled_labels",
     "solution_map",
@@ -79,7 +80,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``surface_probe.plot`` (and with it matplotlib) only when first used."""
-    if name == "plot":
-        return importlib.import_module("surface_probe.plot")
+    """Import the plotting modules (and with them matplotlib) only when first used."""
+    if name in ("plot", "plot_geometry"):
+        return importlib.import_module(f"surface_probe.{name}")
     raise AttributeError(f"module 'surface_probe' has no attribute {name!r}")
