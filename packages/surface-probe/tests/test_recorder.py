@@ -219,6 +219,8 @@ def test_two_pass_records_against_final_weights(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="not deterministic"):
         sp.two_pass(drifting, tmp_path / "b")
+    with pytest.raises(FileExistsError, match="already holds a recording"):
+        sp.two_pass(lambda attach: run_mlp(attach, make_opt), tmp_path / "a")
 
 
 def test_shuffled_labels_is_a_seeded_permutation() -> None:

@@ -254,7 +254,10 @@ def two_pass(
     optimizer)`` when ``attach`` is not None, train, and return the model. Pass 1 gives w_T; pass 2
     repeats the run with a :class:`GeometryRecorder` (keyword options ``recorder``) against w_T and
     must end at w_T bit for bit, else the run is not deterministic and ``RuntimeError`` is raised.
+    ``directory`` must not hold an earlier recording.
     """
+    if any(Path(directory).glob("chunk_*.npz")):
+        raise FileExistsError(f"{directory} already holds a recording; two_pass needs a fresh one")
     final = {k: v.detach().clone() for k, v in run(None).state_dict().items()}
     made: list[GeometryRecorder] = []
 

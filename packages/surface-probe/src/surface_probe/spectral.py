@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
-from scipy.sparse.linalg import LinearOperator, eigsh
+from scipy.special import stdtrit
 from torch import Tensor
 
 __all__ = [
@@ -98,6 +97,8 @@ def top_eigenpairs(
 
     ``like`` fixes the dimension, dtype and device of the vectors passed to ``matvec``.
     """
+    from scipy.sparse.linalg import LinearOperator, eigsh  # seconds to import: only when used
+
     dim = like.numel()
     if not 1 <= k < dim:
         raise ValueError(f"k must satisfy 1 <= k < dim = {dim}, got {k}")
@@ -143,7 +144,7 @@ def hutchinson(
             continue
         mean = float(np.mean(samples))
         err = float(np.std(samples, ddof=1) / np.sqrt(n))
-        half = float(stats.t.ppf(0.975, n - 1)) * err
+        half = float(stdtrit(n - 1, 0.975)) * err
         if half <= rtol * abs(mean) + atol:
             break
     meta = {"rtol": rtol, "atol": atol, "min_samples": min_samples, "seed": seed}
