@@ -153,3 +153,17 @@ def test_curvature_along_points(batches: Batches) -> None:
     assert np.all(along.trace_low <= along.trace_high)
     with pytest.raises(TypeError, match="unexpected keyword"):
         sp.curvature_along(a, ends, batches, chunk_size=3)  # type: ignore[call-arg]
+
+
+def test_cached_graph_gives_the_same_products(batches: Batches) -> None:
+    model, other = make_mlp(batchnorm=True, seed=0), make_mlp(batchnorm=True, seed=5)
+    v = torch.randn(sp.WeightSpace.of(model).dim, dtype=torch.float64)
+    cached = Objective(model, batches, cache_graph=True)
+    plain = Objective(model, batches, cache_graph=False)
+    assert not plain.cache_graph
+    assert Objective(model, batches[:1]).cache_graph  # one batch: cached by default
+    for weights in (model, other):  # moving the point drops the cached graph
+        cached.at(weights)
+        plain.at(weights)
+        torch.testing.assert_close(cached.hvp(v), plain.hvp(v), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(cached.hvp(2 * v), 2 * plain.hvp(v), rtol=1e-12, atol=1e-12)

@@ -8,8 +8,11 @@ batches (x_b, y_b) with n_b examples (N = Σ_b n_b)
 the Hessian-vector product as the gradient of ⟨∇L(θ), v⟩ (Pearlmutter's reverse-over-reverse
 double backward), batch by batch. Measured on CPU, double backward costs 2.5-4 forward+backward
 passes where ``torch.func``'s forward-over-reverse ``jvp(grad(L))`` costs 7-13 (functorch's
-per-operator overhead). The user's module is never touched: one ``copy.deepcopy`` is made at
-construction, in eval mode (dropout off), and called through ``functional_call``.
+per-operator overhead). With ``cache_graph`` the first-order graph Σ_b (n_b/N) ∇L_b(θ) is built
+once per point and every product is one backward pass through it (memory: the activations and
+gradient graph of all batches; by default only for single-batch data). The user's module is
+never touched: one ``copy.deepcopy`` is made at construction, in eval mode (dropout off), and
+called through ``functional_call``.
 
 BatchNorm (``bn``; resolved with "auto" → "frozen" when the model keeps running statistics):
 
@@ -74,6 +77,8 @@ class Objective:
         bn: BatchNorm policy, see the module docstring.
         calibration: batches for ``bn="recompute"`` (default: ``data``).
         params: parameter names or module prefixes to differentiate (default: all).
+        cache_graph: keep the gradient's graph at the current point between products (default:
+            only when ``data`` is one batch).
         device: where to compute (default: the model's device).
     """
 
@@ -86,6 +91,7 @@ class Objective:
         bn: str = "auto",
         calibration: Any = None,
         params: Sequence[str] | None = None,
+        cache_graph: bool | None = None,
         device: torch.device | str | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
@@ -107,6 +113,8 @@ class Objective:
             if calibration is not None
             else self._batches
         )
+        self.cache_graph = len(self._batches) == 1 if cache_graph is None else cache_graph
+        self._graph: tuple[Tensor, Tensor] | None = None
         self._model = copy.deepcopy(model).to(self.device)
         for p in self._model.parameters():
             p.requires_grad_(False)
@@ -146,6 +154,7 @@ class Objective:
         self.point = torch.cat([named[n].reshape(-1) for n in self.names])
         if self.bn == "recompute":
             self._recompute(self.point)
+        self._graph = None
         return self.point
 
     def _named(self, theta: Tensor) -> Named:
@@ -182,6 +191,10 @@ class Objective:
         assert total is not None  # materialise rejects empty data
         return total
 
+    def _graph_grad(self, t: Tensor, inputs: Any, targets: Any) -> Tensor:
+        """∇L_b at t with its graph (for differentiating again)."""
+        return torch.autograd.grad(self._batch_loss(t, inputs, targets), t, create_graph=True)[0]
+
     def loss(self, theta: Tensor | None = None) -> float:
         """L(θ) (default: the current point)."""
         t = self.point if theta is None else theta
@@ -203,14 +216,19 @@ class Objective:
         if v.shape != self.point.shape:
             raise ValueError(f"v must have shape ({self.dim},), got {tuple(v.shape)}")
         v = v.to(self.device, self.dtype)
-        t = self.point.detach().requires_grad_(True)
         self.hvp_count += 1
+        if self.cache_graph:
+            if self._graph is None:
+                t = self.point.detach().requires_grad_(True)
+                with torch.enable_grad():
+                    self._graph = (t, self._accumulate(lambda x, y: self._graph_grad(t, x, y)))
+            t, g = self._graph
+            return torch.autograd.grad(g, t, v, retain_graph=True)[0]
+        t = self.point.detach().requires_grad_(True)
 
         def batch_hvp(inputs: Any, targets: Any) -> Tensor:
             with torch.enable_grad():
-                loss = self._batch_loss(t, inputs, targets)
-                (g,) = torch.autograd.grad(loss, t, create_graph=True)
-                return torch.autograd.grad(g, t, v)[0]
+                return torch.autograd.grad(self._graph_grad(t, inputs, targets), t, v)[0]
 
         return self._accumulate(batch_hvp)
 

@@ -8,7 +8,8 @@ eval-mode network with the weight set's own running statistics), the data size, 
 parameters and the number of Hessian-vector products.
 
 Shared keyword options (:class:`CurvatureOptions`): ``loss_fn``, ``bn``, ``calibration``,
-``params`` (parameter names or module prefixes: the Hessian block of that subset), ``device``.
+``params`` (parameter names or module prefixes: the Hessian block of that subset),
+``cache_graph``, ``device``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class CurvatureOptions(TypedDict, total=False):
     bn: "auto" (default: "frozen" with BatchNorm, else "none"), "frozen", "recompute", "batch".
     calibration: batches for ``bn="recompute"`` (default: data).
     params: parameter names or module prefixes to differentiate (default: all parameters).
+    cache_graph: keep the gradient's graph between products at a point (default: one-batch data).
     device: where to compute (default: the model's device).
     """
 
@@ -62,6 +64,7 @@ class CurvatureOptions(TypedDict, total=False):
     bn: str
     calibration: Any
     params: Sequence[str] | None
+    cache_graph: bool | None
     device: torch.device | str | None
 
 

@@ -11,7 +11,9 @@ records, per step, these three numbers for
   gradient for SGD/Adam; rk_optim leaves its combined direction ḡ = Σ b_i d_i there),
 - ``update``: the effective gradient −Δw/η of the actual update (η: the group's learning rate),
 - ``decayed``: the gradient plus the weight-decay term, g + λw (λ: the group's weight_decay),
-- ``random``: a standard normal direction (private generator): the chance baseline for γ,
+- ``random``: a direction r ~ N(0, I) scaled to ‖g‖, the chance baseline. Its γ is drawn exactly
+  in distribution in O(1) as z / sqrt(z² + c) with z ~ N(0, 1), c ~ χ²_{d−1} (private generator),
+  since ⟨r, u⟩ ~ N(0, 1) and ‖r‖² − ⟨r, u⟩² ~ χ²_{d−1} independently for a unit u,
 - ``full`` (every ``full_every`` steps): the full-batch gradient of the eval-mode network,
 - ``stage{i}`` (``stages`` > 0, closure wrapped by :meth:`GeometryRecorder.closure`): the gradient
   of the i-th closure call of a multi-stage step, at the stage's probe point.
@@ -45,13 +47,16 @@ __all__ = ["GeometryRecorder", "load_geometry", "shuffled_labels", "two_pass"]
 _STATS = ("rsi", "eb", "gamma")
 
 
-def _geometry(g: Tensor, offset: Tensor, dist: float) -> tuple[float, float, float]:
-    """(RSI, EB, γ) of direction g against offset = w − w* with ‖offset‖ = dist."""
-    if dist == 0.0:
-        return (float("nan"),) * 3
-    dot, norm = float(g @ offset), float(g.norm())
-    cos = dot / (norm * dist) if norm > 0 else float("nan")
-    return dot / dist**2, norm / dist, cos
+def _geometry(directions: Tensor, offset: Tensor, dist: float) -> list[float]:
+    """(RSI, EB, γ) of each row of ``directions`` (k, d) against w − w* = offset (norm dist)."""
+    dots, norms = (directions @ offset).tolist(), directions.norm(dim=1).tolist()
+    row: list[float] = []
+    for dot, norm in zip(dots, norms, strict=True):
+        if dist == 0.0:
+            row += [float("nan")] * 3
+        else:
+            row += [dot / dist**2, norm / dist, dot / (norm * dist) if norm > 0 else float("nan")]
+    return row
 
 
 def _atomic_save(path: Path, write: Callable[[Any], None], suffix: str) -> None:
@@ -113,7 +118,7 @@ class GeometryRecorder:
             Objective(model, full_data, loss_fn=loss_fn, bn=bn) if full_data is not None else None
         )
         self._full_every, self._stages = full_every, stages
-        self._gen = torch.Generator().manual_seed(seed)
+        self._rng = np.random.default_rng(seed)
         kinds = ["grad", "update", "decayed", "random"]
         kinds += ["full"] if self._full else []
         kinds += [f"stage{i}" for i in range(stages)]
@@ -124,7 +129,9 @@ class GeometryRecorder:
         self._chunks, self.step = self._resume()
         self._before = torch.empty(0)
         self._pending: list[float] = []
-        self._stage_rows: list[tuple[float, float, float]] = []
+        self._stage_rows: list[list[float]] = []
+        self._rates_key: tuple[tuple[float, float], ...] = ()
+        self._rates_cache = (self._ref, self._ref)
         self._handles = [
             optimizer.register_step_pre_hook(self._pre_step),
             optimizer.register_step_post_hook(self._post_step),
@@ -152,10 +159,26 @@ class GeometryRecorder:
             ]
         )
 
-    def _groups(self) -> list[dict[str, Any]]:
-        """The param group of each parameter (a parameter outside the optimizer gets lr 0)."""
+    def _rates(self) -> tuple[Tensor, Tensor]:
+        """Per-coordinate 1/η (1 where η = 0) and λ of each parameter's group, cached per setting.
+
+        A parameter outside the optimizer gets η = 0 and λ = 0.
+        """
         owner = {id(p): g for g in self._optimizer.param_groups for p in g["params"]}
-        return [owner.get(id(p), {"lr": 0.0}) for p in self._params]
+        groups = [owner.get(id(p), {}) for p in self._params]
+        key = tuple((float(g.get("lr", 0.0)), float(g.get("weight_decay", 0.0))) for g in groups)
+        if key != self._rates_key:
+            numels = [p.numel() for p in self._params]
+            inv = [1.0 / lr if lr != 0.0 else 1.0 for lr, _ in key]
+            like = self._ref
+            self._rates_cache = (
+                torch.repeat_interleave(like.new_tensor(inv), torch.tensor(numels)),
+                torch.repeat_interleave(
+                    like.new_tensor([wd for _, wd in key]), torch.tensor(numels)
+                ),
+            )
+            self._rates_key = key
+        return self._rates_cache
 
     def _pre_step(self, *_: Any) -> None:
         self._before = self._flat(list(self._params))
@@ -164,35 +187,33 @@ class GeometryRecorder:
         if self._full is not None and self.step % self._full_every == 0:
             self._full.at(self._model)
             offset = self._before - self._ref
-            self._pending = list(_geometry(self._full.gradient(), offset, float(offset.norm())))
+            gradient = self._full.gradient().unsqueeze(0)
+            self._pending = _geometry(gradient, offset, float(offset.norm()))
 
     def _post_step(self, *_: Any) -> None:
         offset = self._before - self._ref
         dist = float(offset.norm())
-        grads = [p.grad for p in self._params]
-        g = self._flat(grads)
-        groups = self._groups()
-        update, decayed = [], []
-        for p, w0, grp in zip(
-            self._params, self.space.params_dict(self._before).values(), groups, strict=True
-        ):
-            lr = float(grp.get("lr", 0.0))
-            step = (w0 - p.detach()).reshape(-1)
-            update.append(step / lr if lr != 0.0 else step)
-            decayed.append(w0.reshape(-1) * float(grp.get("weight_decay", 0.0)))
-        noise = torch.randn(self.space.dim, generator=self._gen, dtype=torch.float64)
-        row = [float(self.step), dist]
-        for direction in (g, torch.cat(update), g + torch.cat(decayed), noise.to(g.dtype)):
-            row += _geometry(direction, offset, dist)
+        g = self._flat([p.grad for p in self._params])
+        inv_lr, decay = self._rates()
+        update = (self._before - self._flat(list(self._params))).mul_(inv_lr)
+        directions = torch.stack([g, update, decay.mul(self._before).add_(g)])
+        row = [float(self.step), dist, *_geometry(directions, offset, dist)]
+        row += self._random(float(g.norm()), dist)
         if self._full is not None:
             row += self._pending or [float("nan")] * 3
-        stage_rows = self._stage_rows + [(float("nan"),) * 3] * self._stages
+        stage_rows = self._stage_rows + [[float("nan")] * 3] * self._stages
         for stage in stage_rows[: self._stages]:
             row += stage
         self._rows.append(row)
         self.step += 1
         if len(self._rows) >= self.chunk_size:
             self.flush()
+
+    def _random(self, norm: float, dist: float) -> list[float]:
+        z, c = self._rng.standard_normal(), self._rng.chisquare(max(self.space.dim - 1, 1))
+        cos = float(z / np.sqrt(z * z + c))
+        eb = norm / dist if dist > 0 else float("nan")
+        return [cos * eb, eb, cos]
 
     def closure(self, closure: Callable[[], Any]) -> Callable[[], Any]:
         """Wrap a step closure so the gradient of each call (stage) is recorded at its point."""
@@ -202,7 +223,7 @@ class GeometryRecorder:
             if len(self._stage_rows) < self._stages:
                 offset = self._flat(list(self._params)) - self._ref
                 g = self._flat([p.grad for p in self._params])
-                self._stage_rows.append(_geometry(g, offset, float(offset.norm())))
+                self._stage_rows.append(_geometry(g.unsqueeze(0), offset, float(offset.norm())))
             return loss
 
         return recorded
