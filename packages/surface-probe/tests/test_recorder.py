@@ -229,3 +229,28 @@ def test_shuffled_labels_is_a_seeded_permutation() -> None:
     assert torch.equal(s.sort().values, y)
     assert torch.equal(s, sp.shuffled_labels(y, seed=1))
     assert not torch.equal(s, y)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_sgd_update_equals_gradient_plus_weight_decay(grouped: bool, tmp_path: Path) -> None:
+    """Plain SGD with weight decay steps by −η(g + λw): the update and decayed rows coincide,
+    with one shared (η, λ) and with per-group values."""
+    model = make_mlp(batchnorm=False, seed=1)
+    first, last = model[0].parameters(), model[3].parameters()
+    groups = (
+        [{"params": first, "lr": 0.1, "weight_decay": 0.05}, {"params": last, "lr": 0.03}]
+        if grouped
+        else [{"params": model.parameters(), "lr": 0.1, "weight_decay": 0.05}]
+    )
+    opt = torch.optim.SGD(groups, lr=0.1)
+    rec = sp.GeometryRecorder(model, opt, make_mlp(batchnorm=False, seed=2), tmp_path)
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), torch.zeros(16, dtype=torch.long)).backward()
+        opt.step()
+    rec.close()
+    rows = sp.load_geometry(tmp_path)
+    for stat in ("rsi", "eb", "gamma"):
+        np.testing.assert_allclose(rows[f"update_{stat}"], rows[f"decayed_{stat}"], rtol=1e-9)
+    assert not np.allclose(rows["decayed_rsi"], rows["grad_rsi"])

@@ -47,16 +47,16 @@ __all__ = ["GeometryRecorder", "load_geometry", "shuffled_labels", "two_pass"]
 _STATS = ("rsi", "eb", "gamma")
 
 
-def _geometry(directions: Tensor, offset: Tensor, dist: float) -> list[float]:
-    """(RSI, EB, γ) of each row of ``directions`` (k, d) against w − w* = offset (norm dist)."""
-    dots, norms = (directions @ offset).tolist(), directions.norm(dim=1).tolist()
-    row: list[float] = []
-    for dot, norm in zip(dots, norms, strict=True):
-        if dist == 0.0:
-            row += [float("nan")] * 3
-        else:
-            row += [dot / dist**2, norm / dist, dot / (norm * dist) if norm > 0 else float("nan")]
-    return row
+def _stats(dot: float, sqnorm: float, dist: float) -> list[float]:
+    """[RSI, EB, γ] of a direction g from ⟨g, w − w*⟩, ‖g‖² and ‖w − w*‖."""
+    if dist == 0.0:
+        return [float("nan")] * 3
+    norm = sqnorm**0.5
+    return [dot / dist**2, norm / dist, dot / (norm * dist) if norm > 0 else float("nan")]
+
+
+def _geometry(g: Tensor, offset: Tensor) -> list[float]:
+    return _stats(float(g @ offset), float(g @ g), float(offset.norm()))
 
 
 def _atomic_save(path: Path, write: Callable[[Any], None], suffix: str) -> None:
@@ -131,7 +131,7 @@ class GeometryRecorder:
         self._pending: list[float] = []
         self._stage_rows: list[list[float]] = []
         self._rates_key: tuple[tuple[float, float], ...] = ()
-        self._rates_cache = (self._ref, self._ref)
+        self._rates_cache: tuple[Tensor | float, Tensor | float] = (1.0, 0.0)
         self._handles = [
             optimizer.register_step_pre_hook(self._pre_step),
             optimizer.register_step_post_hook(self._post_step),
@@ -159,24 +159,24 @@ class GeometryRecorder:
             ]
         )
 
-    def _rates(self) -> tuple[Tensor, Tensor]:
-        """Per-coordinate 1/η (1 where η = 0) and λ of each parameter's group, cached per setting.
-
-        A parameter outside the optimizer gets η = 0 and λ = 0.
-        """
+    def _rates(self) -> tuple[Tensor | float, Tensor | float]:
+        """1/η (1 where η = 0) and λ of each parameter's group: scalars when every parameter
+        shares them, else per-coordinate vectors (cached per setting). A parameter outside the
+        optimizer gets η = 0, λ = 0."""
         owner = {id(p): g for g in self._optimizer.param_groups for p in g["params"]}
         groups = [owner.get(id(p), {}) for p in self._params]
         key = tuple((float(g.get("lr", 0.0)), float(g.get("weight_decay", 0.0))) for g in groups)
         if key != self._rates_key:
-            numels = [p.numel() for p in self._params]
             inv = [1.0 / lr if lr != 0.0 else 1.0 for lr, _ in key]
-            like = self._ref
-            self._rates_cache = (
-                torch.repeat_interleave(like.new_tensor(inv), torch.tensor(numels)),
-                torch.repeat_interleave(
-                    like.new_tensor([wd for _, wd in key]), torch.tensor(numels)
-                ),
-            )
+            decay = [wd for _, wd in key]
+            if len(set(key)) == 1:
+                self._rates_cache = (inv[0], decay[0])
+            else:
+                numels = torch.tensor([p.numel() for p in self._params])
+                self._rates_cache = (
+                    torch.repeat_interleave(self._ref.new_tensor(inv), numels),
+                    torch.repeat_interleave(self._ref.new_tensor(decay), numels),
+                )
             self._rates_key = key
         return self._rates_cache
 
@@ -186,19 +186,28 @@ class GeometryRecorder:
         self._pending = []
         if self._full is not None and self.step % self._full_every == 0:
             self._full.at(self._model)
-            offset = self._before - self._ref
-            gradient = self._full.gradient().unsqueeze(0)
-            self._pending = _geometry(gradient, offset, float(offset.norm()))
+            self._pending = _geometry(self._full.gradient(), self._before - self._ref)
 
     def _post_step(self, *_: Any) -> None:
-        offset = self._before - self._ref
+        w0, offset = self._before, self._before - self._ref
         dist = float(offset.norm())
         g = self._flat([p.grad for p in self._params])
         inv_lr, decay = self._rates()
-        update = (self._before - self._flat(list(self._params))).mul_(inv_lr)
-        directions = torch.stack([g, update, decay.mul(self._before).add_(g)])
-        row = [float(self.step), dist, *_geometry(directions, offset, dist)]
-        row += self._random(float(g.norm()), dist)
+        delta = w0 - self._flat(list(self._params))  # −Δw; the update direction is delta / η
+        scale = 1.0
+        if isinstance(inv_lr, Tensor):
+            delta.mul_(inv_lr)
+        else:
+            scale = inv_lr
+        go, gg = float(g @ offset), float(g @ g)
+        row = [float(self.step), dist, *_stats(go, gg, dist)]
+        row += _stats(float(delta @ offset) * scale, float(delta @ delta) * scale**2, dist)
+        if isinstance(decay, Tensor) or decay != 0.0:  # g + a with a = λ ⊙ w0
+            a = w0 * decay
+            row += _stats(go + float(a @ offset), gg + 2 * float(a @ g) + float(a @ a), dist)
+        else:
+            row += _stats(go, gg, dist)
+        row += self._random(gg**0.5, dist)
         if self._full is not None:
             row += self._pending or [float("nan")] * 3
         stage_rows = self._stage_rows + [[float("nan")] * 3] * self._stages
@@ -222,8 +231,9 @@ class GeometryRecorder:
             loss = closure()
             if len(self._stage_rows) < self._stages:
                 offset = self._flat(list(self._params)) - self._ref
-                g = self._flat([p.grad for p in self._params])
-                self._stage_rows.append(_geometry(g.unsqueeze(0), offset, float(offset.norm())))
+                self._stage_rows.append(
+                    _geometry(self._flat([p.grad for p in self._params]), offset)
+                )
             return loss
 
         return recorded
