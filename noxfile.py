@@ -102,11 +102,14 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    install_workspace(session, "loss-landscapes==3.0.6")
+    install_workspace(
+        session, "loss-landscapes==3.0.6", "pyhessian==0.1", "curvlinops-for-pytorch==3.0.1"
+    )
     session.run("python", "packages/rk-optim/benchmarks/bench_rk_optim.py", *session.posargs)
     session.run(
         "python", "packages/surface-probe/benchmarks/bench_surface_probe.py", *session.posargs
     )
+    session.run("python", "packages/surface-probe/benchmarks/bench_curvature.py")
     session.run("python", "-m", "paper_repro.bench", *session.posargs)
 
 
