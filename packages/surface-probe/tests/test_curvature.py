@@ -167,3 +167,47 @@ def test_cached_graph_gives_the_same_products(batches: Batches) -> None:
         plain.at(weights)
         torch.testing.assert_close(cached.hvp(v), plain.hvp(v), rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(cached.hvp(2 * v), 2 * plain.hvp(v), rtol=1e-12, atol=1e-12)
+
+
+def test_frozen_statistics_follow_the_weight_set(batches: Batches) -> None:
+    """bn='frozen': a module or state_dict brings its own running statistics; a flat θ gets the
+    template's, whatever was loaded before."""
+    model, other = make_mlp(batchnorm=True, seed=0), make_mlp(batchnorm=True, seed=5)
+    with torch.no_grad():
+        other[1].running_mean.add_(1.0)
+    obj = Objective(model, batches)
+    theta = sp.WeightSpace.of(model).params_vector(model)
+    base = obj.loss(obj.at(theta))
+    assert obj.loss(obj.at(other.state_dict())) != base
+    assert obj.loss(obj.at(theta)) == base
+
+
+class Point(nn.Module):
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(dim, dtype=torch.float64))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.w.expand(len(x), -1)
+
+
+def test_quadratic_model_has_the_known_spectrum() -> None:
+    """L(w) = ½ (w − w*)ᵀ A (w − w*) through the model API: H = A exactly."""
+    eigs = torch.tensor([3.0, 2.0, 1.0, 0.5, 0.1], dtype=torch.float64)
+    a, w_star = spd(eigs, seed=4), torch.ones(5, dtype=torch.float64)
+
+    def loss_fn(out: Tensor, _: Tensor) -> Tensor:
+        d = out - w_star
+        return 0.5 * ((d @ a) * d).sum(dim=1)
+
+    model, data = Point(5), (torch.zeros(6, 1), torch.zeros(6))
+    model.train()
+    top = sp.hessian_eigenpairs(model, data, k=3, loss_fn=loss_fn)
+    np.testing.assert_allclose(top.values, [3.0, 2.0, 1.0], rtol=1e-10)
+    pp = sp.hessian_trace(model, data, method="hutch++", num_hvps=15, loss_fn=loss_fn)
+    assert pp.value == pytest.approx(eigs.sum().item(), rel=1e-10)
+    density = sp.hessian_density(model, data, steps=5, starts=2, loss_fn=loss_fn)
+    np.testing.assert_allclose(np.sort(density.nodes[0]), np.sort(eigs.numpy()), atol=1e-8)
+    assert model.training
+    assert model.w.requires_grad
+    assert torch.equal(model.w, torch.zeros(5, dtype=torch.float64))

@@ -120,6 +120,7 @@ class Objective:
             p.requires_grad_(False)
         self._bn_modules = _batchnorm.configure(self._model, self.bn)
         self._buffers = dict(self._model.named_buffers())
+        self._template_buffers = self.space.buffers_vector(model).to(self.device, copy=True)
         self._fixed: Named = {}
         self.point = torch.empty(0)
         self.hvp_count = 0
@@ -142,13 +143,14 @@ class Objective:
         if isinstance(weights, Tensor):
             full = weights.detach().to(self.device, self.dtype)
             self.space.params_dict(full)  # validates the shape, naming the expected one
+            flat = self._template_buffers
         else:
             full = self.space.params_vector(weights).to(self.device)
-            if self.bn == "frozen":
-                flat = self.space.buffers_vector(weights).to(self.device)
-                with torch.no_grad():
-                    for name, view in self.space.buffers_dict(flat).items():
-                        self._buffers[name].copy_(view)
+            flat = self.space.buffers_vector(weights).to(self.device)
+        if self.bn == "frozen":
+            with torch.no_grad():
+                for name, view in self.space.buffers_dict(flat).items():
+                    self._buffers[name].copy_(view)
         named = self.space.params_dict(full)
         self._fixed = {n: t for n, t in named.items() if n not in self.names}
         self.point = torch.cat([named[n].reshape(-1) for n in self.names])
