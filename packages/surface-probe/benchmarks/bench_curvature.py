@@ -120,63 +120,29 @@ def eigen_and_trace(model: nn.Module, batches: Batches) -> list[dict[str, Any]]:
     lam, tr = float(torch.linalg.eigvalsh(h).max()), float(torch.trace(h))
     rows: list[dict[str, Any]] = []
     obj = Objective(model, batches)
-    t0 = time.perf_counter()
-    ours = top_eigenpairs(obj.hvp, obj.point, 1, tol=1e-6)
-    rows.append(
-        _row(
-            "λ_max",
-            "ours: Lanczos (ARPACK)",
-            time.perf_counter() - t0,
-            ours.num_hvps,
-            abs(ours.values[0] - lam) / lam,
-        )
-    )
-    k = ours.num_hvps
-    cached = Objective(model, batches, cache_graph=True)
-    t0 = time.perf_counter()
-    fast = top_eigenpairs(cached.hvp, cached.point, 1, tol=1e-6)
-    seconds = time.perf_counter() - t0
-    rows.append(
-        _row(
-            "λ_max",
-            "ours, cache_graph=True",
-            seconds,
-            fast.num_hvps,
-            abs(fast.values[0] - lam) / lam,
-        )
-    )
+
+    def lanczos(case: str, matvec: Callable[[Tensor], Tensor]) -> int:
+        t0 = time.perf_counter()
+        found = top_eigenpairs(matvec, obj.point, 1, tol=1e-6)
+        error = abs(found.values[0] - lam) / lam
+        rows.append(_row("λ_max", case, time.perf_counter() - t0, found.num_hvps, error))
+        return found.num_hvps
+
+    k = lanczos("ours: Lanczos (ARPACK)", obj.hvp)
+    lanczos("ours, cache_graph=True", Objective(model, batches, cache_graph=True).hvp)
     ph = PyHessian(copy.deepcopy(model), nn.CrossEntropyLoss(), dataloader=batches, cuda=False)
     torch.manual_seed(0)
     t0 = time.perf_counter()
     (ph_lam,), _ = ph.eigenvalues(maxIter=k, tol=0.0)
+    seconds = time.perf_counter() - t0
     rows.append(
-        _row(
-            "λ_max",
-            "PyHessian 0.1: power iteration",
-            time.perf_counter() - t0,
-            k,
-            abs(ph_lam - lam) / lam,
-        )
+        _row("λ_max", "PyHessian 0.1: power iteration", seconds, k, abs(ph_lam - lam) / lam)
     )
     cl_model = copy.deepcopy(model).eval()
-    op = HessianLinearOperator(
-        cl_model,
-        nn.CrossEntropyLoss(),
-        list(cl_model.parameters()),
-        batches,
-        check_deterministic=False,
-    )
-    t0 = time.perf_counter()
-    cl = top_eigenpairs(lambda v: op @ v, obj.point, 1, tol=1e-6)
-    rows.append(
-        _row(
-            "λ_max",
-            "curvlinops 3.0.1 HVP in the same Lanczos",
-            time.perf_counter() - t0,
-            cl.num_hvps,
-            abs(cl.values[0] - lam) / lam,
-        )
-    )
+    params = list(cl_model.parameters())
+    loss = nn.CrossEntropyLoss()
+    op = HessianLinearOperator(cl_model, loss, params, batches, check_deterministic=False)
+    lanczos("curvlinops 3.0.1 HVP in the same Lanczos", lambda v: op @ v)
     n = 60
 
     def ours_hutchinson(seed: int) -> float:

@@ -15,9 +15,9 @@ Shared keyword options (:class:`CurvatureOptions`): ``loss_fn``, ``bn``, ``calib
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 import numpy as np
 import torch
@@ -80,6 +80,23 @@ def _objective(
     return obj
 
 
+R = TypeVar("R", Eigenpairs, TraceEstimate, SpectralDensity)
+
+
+def _at_weights(
+    model: nn.Module,
+    weights: WeightsLike | Tensor | None,
+    data: Any,
+    options: CurvatureOptions,
+    estimate: Callable[[Objective], R],
+) -> R:
+    """Run ``estimate`` on the objective at ``weights``; record the objective's provenance."""
+    obj = _objective(model, weights, data, options)
+    result = estimate(obj)
+    result.meta.update(obj.meta())
+    return result
+
+
 def hessian_eigenpairs(
     model: nn.Module,
     data: Any,
@@ -94,10 +111,13 @@ def hessian_eigenpairs(
 
     ``weights``: a module or state_dict of the architecture, or a flat θ (e.g. a probe point).
     """
-    obj = _objective(model, weights, data, options)
-    result = top_eigenpairs(obj.hvp, obj.point, k, which=which, tol=tol)
-    result.meta.update(obj.meta())
-    return result
+    return _at_weights(
+        model,
+        weights,
+        data,
+        options,
+        lambda obj: top_eigenpairs(obj.hvp, obj.point, k, which=which, tol=tol),
+    )
 
 
 def hessian_trace(
@@ -115,22 +135,16 @@ def hessian_trace(
 ) -> TraceEstimate:
     """tr(H): "hutchinson" (stops at a 95 % interval half-width ≤ rtol·|tr|, reported in
     ``low``/``high``) or "hutch++" with ``num_hvps`` products."""
-    obj = _objective(model, weights, data, options)
-    if method == "hutchinson":
-        result = hutchinson(
-            obj.hvp,
-            obj.point,
-            rtol=rtol,
-            min_samples=min_samples,
-            max_samples=max_samples,
-            seed=seed,
-        )
-    elif method == "hutch++":
-        result = hutchpp(obj.hvp, obj.point, num_hvps, seed=seed)
-    else:
+    if method not in ("hutchinson", "hutch++"):
         raise ValueError(f"method must be 'hutchinson' or 'hutch++', got {method!r}")
-    result.meta.update(obj.meta())
-    return result
+
+    def estimate(obj: Objective) -> TraceEstimate:
+        if method == "hutch++":
+            return hutchpp(obj.hvp, obj.point, num_hvps, seed=seed)
+        kw = {"min_samples": min_samples, "max_samples": max_samples, "seed": seed}
+        return hutchinson(obj.hvp, obj.point, rtol=rtol, **kw)
+
+    return _at_weights(model, weights, data, options, estimate)
 
 
 def hessian_density(
@@ -144,10 +158,13 @@ def hessian_density(
     **options: Unpack[CurvatureOptions],
 ) -> SpectralDensity:
     """Spectral density of H by stochastic Lanczos quadrature (``starts`` × ``steps`` products)."""
-    obj = _objective(model, weights, data, options)
-    result = lanczos_quadrature(obj.hvp, obj.point, steps=steps, starts=starts, seed=seed)
-    result.meta.update(obj.meta())
-    return result
+    return _at_weights(
+        model,
+        weights,
+        data,
+        options,
+        lambda obj: lanczos_quadrature(obj.hvp, obj.point, steps=steps, starts=starts, seed=seed),
+    )
 
 
 @dataclass
