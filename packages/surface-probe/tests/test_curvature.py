@@ -98,10 +98,10 @@ def test_quadratic_known_spectrum() -> None:
     eigs = torch.tensor([5.0, 3.0, 2.0, 1.0, 0.5, -0.25], dtype=torch.float64)
     a = spd(eigs)
     like = torch.zeros(6, dtype=torch.float64)
-    top = top_eigenpairs(lambda v: a @ v, like, k=2)
+    top = top_eigenpairs(lambda vs: vs @ a, like, k=2)
     np.testing.assert_allclose(top.values, [5.0, 3.0], rtol=1e-10)
-    assert hutchpp(lambda v: a @ v, like, 18).value == pytest.approx(eigs.sum().item(), rel=1e-10)
-    density = lanczos_quadrature(lambda v: a @ v, like, steps=6, starts=3)
+    assert hutchpp(lambda vs: vs @ a, like, 18).value == pytest.approx(eigs.sum().item(), rel=1e-10)
+    density = lanczos_quadrature(lambda vs: vs @ a, like, steps=6, starts=3)
     np.testing.assert_allclose(np.sort(density.nodes[0]), np.sort(eigs.numpy()), atol=1e-8)
 
 
@@ -113,13 +113,14 @@ def test_trace_interval_covers_exact_trace() -> None:
     like = torch.zeros(40, dtype=torch.float64)
     hits = 0
     for seed in range(50):
-        est = hutchinson(lambda v: a @ v, like, rtol=0.05, min_samples=20, seed=seed)
+        est = hutchinson(lambda vs: vs @ a, like, rtol=0.05, min_samples=20, seed=seed)
         hits += est.low <= exact <= est.high
     assert hits >= 45
 
 
-def test_hessian_trace_on_model(batches: Batches) -> None:
-    model = make_mlp(batchnorm=False)
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_hessian_trace_on_model(batchnorm: bool, batches: Batches) -> None:
+    model = make_mlp(batchnorm=batchnorm)
     exact = torch.trace(dense_hessian(model, batches)).item()
     est = sp.hessian_trace(model, batches, rtol=0.2, max_samples=200)
     assert est.low <= exact <= est.high
@@ -158,6 +159,7 @@ def test_curvature_along_points(batches: Batches) -> None:
 def test_cached_graph_gives_the_same_products(batches: Batches) -> None:
     model, other = make_mlp(batchnorm=True, seed=0), make_mlp(batchnorm=True, seed=5)
     v = torch.randn(sp.WeightSpace.of(model).dim, dtype=torch.float64)
+    block = torch.randn(4, len(v), dtype=torch.float64)
     cached = Objective(model, batches, cache_graph=True)
     plain = Objective(model, batches, cache_graph=False)
     assert not plain.cache_graph
@@ -167,6 +169,9 @@ def test_cached_graph_gives_the_same_products(batches: Batches) -> None:
         plain.at(weights)
         torch.testing.assert_close(cached.hvp(v), plain.hvp(v), rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(cached.hvp(2 * v), 2 * plain.hvp(v), rtol=1e-12, atol=1e-12)
+        rows = torch.stack([plain.hvp(b) for b in block])
+        torch.testing.assert_close(cached.hvps(block), rows, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(plain.hvps(block), rows, rtol=1e-10, atol=1e-12)
 
 
 def test_frozen_statistics_follow_the_weight_set(batches: Batches) -> None:

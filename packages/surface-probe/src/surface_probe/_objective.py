@@ -217,22 +217,33 @@ class Objective:
         """∇²L(θ) v at the current point: ∇_θ ⟨∇L_b(θ), v⟩ summed over batches."""
         if v.shape != self.point.shape:
             raise ValueError(f"v must have shape ({self.dim},), got {tuple(v.shape)}")
-        v = v.to(self.device, self.dtype)
-        self.hvp_count += 1
+        return self.hvps(v.unsqueeze(0))[0]
+
+    def hvps(self, vs: Tensor) -> Tensor:
+        """∇²L(θ) v_i for the rows v_i of ``vs`` (k, dim), all k in one vmapped backward pass."""
+        if vs.ndim != 2 or vs.shape[1] != self.dim:
+            raise ValueError(f"vs must have shape (k, {self.dim}), got {tuple(vs.shape)}")
+        vs = vs.to(self.device, self.dtype)
+        batched = len(vs) > 1
+        self.hvp_count += len(vs)
         if self.cache_graph:
             if self._graph is None:
                 t = self.point.detach().requires_grad_(True)
                 with torch.enable_grad():
                     self._graph = (t, self._accumulate(lambda x, y: self._graph_grad(t, x, y)))
             t, g = self._graph
-            return torch.autograd.grad(g, t, v, retain_graph=True)[0]
+            grads = vs if batched else vs[0]
+            out = torch.autograd.grad(g, t, grads, retain_graph=True, is_grads_batched=batched)
+            return out[0].reshape(vs.shape)
         t = self.point.detach().requires_grad_(True)
 
         def batch_hvp(inputs: Any, targets: Any) -> Tensor:
             with torch.enable_grad():
-                return torch.autograd.grad(self._graph_grad(t, inputs, targets), t, v)[0]
+                g = self._graph_grad(t, inputs, targets)
+                grads = vs if batched else vs[0]
+                return torch.autograd.grad(g, t, grads, is_grads_batched=batched)[0]
 
-        return self._accumulate(batch_hvp)
+        return self._accumulate(batch_hvp).reshape(vs.shape)
 
     def meta(self) -> dict[str, Any]:
         """Provenance recorded with every curvature result."""

@@ -116,7 +116,7 @@ def hessian_eigenpairs(
         weights,
         data,
         options,
-        lambda obj: top_eigenpairs(obj.hvp, obj.point, k, which=which, tol=tol),
+        lambda obj: top_eigenpairs(obj.hvps, obj.point, k, which=which, tol=tol),
     )
 
 
@@ -140,9 +140,9 @@ def hessian_trace(
 
     def estimate(obj: Objective) -> TraceEstimate:
         if method == "hutch++":
-            return hutchpp(obj.hvp, obj.point, num_hvps, seed=seed)
+            return hutchpp(obj.hvps, obj.point, num_hvps, seed=seed)
         kw = {"min_samples": min_samples, "max_samples": max_samples, "seed": seed}
-        return hutchinson(obj.hvp, obj.point, rtol=rtol, **kw)
+        return hutchinson(obj.hvps, obj.point, rtol=rtol, **kw)
 
     return _at_weights(model, weights, data, options, estimate)
 
@@ -163,7 +163,7 @@ def hessian_density(
         weights,
         data,
         options,
-        lambda obj: lanczos_quadrature(obj.hvp, obj.point, steps=steps, starts=starts, seed=seed),
+        lambda obj: lanczos_quadrature(obj.hvps, obj.point, steps=steps, starts=starts, seed=seed),
     )
 
 
@@ -202,10 +202,10 @@ def curvature_along(
     loss = []
     for row in rows:
         obj.at(row)
-        top.append(float(top_eigenpairs(obj.hvp, obj.point, 1).values[0]))
+        top.append(float(top_eigenpairs(obj.hvps, obj.point, 1).values[0]))
         est.append(
             hutchinson(
-                obj.hvp,
+                obj.hvps,
                 obj.point,
                 rtol=rtol,
                 min_samples=min_samples,

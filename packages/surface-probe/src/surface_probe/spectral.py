@@ -1,9 +1,11 @@
-"""Matrix-free spectral estimators for a symmetric operator H given only v ↦ Hv.
+"""Matrix-free spectral estimators for a symmetric operator H given only V ↦ V H, the products
+with a block of row vectors V (k, n) (a model's Hessian: k Hessian-vector products in one pass).
 
 - Top-k eigenpairs: implicitly restarted Lanczos (ARPACK through ``scipy.sparse.linalg.eigsh``).
-- Trace, Hutchinson: t_i = z_iᵀ H z_i with Rademacher z_i, E[t_i] = tr(H). After at least
-  ``min_samples`` draws the estimator stops as soon as the half-width of the Student-t interval
-  t̄ ± t_{0.975, n−1} s/√n is ≤ rtol·|t̄| + atol (or at ``max_samples``); the interval is reported.
+- Trace, Hutchinson: t_i = z_iᵀ H z_i with Rademacher z_i, E[t_i] = tr(H), drawn in blocks of
+  ``block``. Once at least ``min_samples`` are drawn, it stops after the first block at which the
+  half-width of the Student-t interval t̄ ± t_{0.975, n−1} s/√n is ≤ rtol·|t̄| + atol (or at
+  ``max_samples``); the interval is reported.
 - Trace, Hutch++ (Meyer et al. 2021): with m products split in thirds, Q = orth(H S),
   tr(H) ≈ tr(QᵀHQ) + (3/m) Σ gᵢᵀ(I−QQᵀ)H(I−QQᵀ)gᵢ.
 - Spectral density, stochastic Lanczos quadrature (Ubaru et al. 2017): for each unit Rademacher
@@ -32,7 +34,7 @@ __all__ = [
     "top_eigenpairs",
 ]
 
-MatVec = Callable[[Tensor], Tensor]
+MatMat = Callable[[Tensor], Tensor]
 
 
 @dataclass
@@ -91,11 +93,11 @@ def _rademacher(dim: int, gen: torch.Generator, like: Tensor) -> Tensor:
 
 
 def top_eigenpairs(
-    matvec: MatVec, like: Tensor, k: int = 1, *, which: str = "LA", tol: float = 1e-10
+    matmat: MatMat, like: Tensor, k: int = 1, *, which: str = "LA", tol: float = 1e-10
 ) -> Eigenpairs:
     """k extreme eigenpairs of H (``which``: "LA" largest algebraic, "LM" largest magnitude).
 
-    ``like`` fixes the dimension, dtype and device of the vectors passed to ``matvec``.
+    ``like`` fixes the dimension, dtype and device of the vectors passed to ``matmat``.
     """
     from scipy.sparse.linalg import LinearOperator, eigsh  # seconds to import: only when used
 
@@ -109,8 +111,8 @@ def top_eigenpairs(
     def apply(v: np.ndarray) -> np.ndarray:
         nonlocal count
         count += 1
-        out = matvec(torch.as_tensor(v.reshape(-1), dtype=like.dtype, device=like.device))
-        return out.detach().cpu().to(torch.float64).numpy()
+        row = torch.as_tensor(v.reshape(1, -1), dtype=like.dtype, device=like.device)
+        return matmat(row)[0].detach().cpu().to(torch.float64).numpy()
 
     op = LinearOperator((dim, dim), matvec=apply, dtype=np.float64)
     start = np.random.default_rng(0).standard_normal(dim)
@@ -121,24 +123,28 @@ def top_eigenpairs(
 
 
 def hutchinson(
-    matvec: MatVec,
+    matmat: MatMat,
     like: Tensor,
     *,
     rtol: float = 1e-2,
     atol: float = 0.0,
     min_samples: int = 20,
     max_samples: int = 1000,
+    block: int = 10,
     seed: int = 0,
 ) -> TraceEstimate:
     """Hutchinson's trace estimate with the variance-based stopping rule of the module docstring."""
     if not 2 <= min_samples <= max_samples:
         raise ValueError(f"need 2 <= min_samples <= max_samples, got {min_samples}, {max_samples}")
+    if block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
     gen = torch.Generator().manual_seed(seed)
     samples: list[float] = []
     mean = half = err = 0.0
     while len(samples) < max_samples:
-        z = _rademacher(like.numel(), gen, like)
-        samples.append(float(z @ matvec(z)))
+        k = min(block, max_samples - len(samples))
+        z = torch.stack([_rademacher(like.numel(), gen, like) for _ in range(k)])
+        samples += (z * matmat(z)).sum(dim=1).tolist()
         n = len(samples)
         if n < min_samples:
             continue
@@ -147,12 +153,12 @@ def hutchinson(
         half = float(stdtrit(n - 1, 0.975)) * err
         if half <= rtol * abs(mean) + atol:
             break
-    meta = {"rtol": rtol, "atol": atol, "min_samples": min_samples, "seed": seed}
+    meta = {"rtol": rtol, "atol": atol, "min_samples": min_samples, "block": block, "seed": seed}
     n = len(samples)
     return TraceEstimate(mean, mean - half, mean + half, err, n, n, "hutchinson", meta)
 
 
-def hutchpp(matvec: MatVec, like: Tensor, num_hvps: int = 30, *, seed: int = 0) -> TraceEstimate:
+def hutchpp(matmat: MatMat, like: Tensor, num_hvps: int = 30, *, seed: int = 0) -> TraceEstimate:
     """Hutch++ trace estimate with ``num_hvps`` (a multiple of 3) products; no interval."""
     if num_hvps < 3 or num_hvps % 3:
         raise ValueError(f"num_hvps must be a positive multiple of 3, got {num_hvps}")
@@ -160,7 +166,7 @@ def hutchpp(matvec: MatVec, like: Tensor, num_hvps: int = 30, *, seed: int = 0) 
     gen = torch.Generator().manual_seed(seed)
 
     def apply_columns(cols: Tensor) -> Tensor:
-        return torch.stack([matvec(c) for c in cols.T], dim=1)
+        return matmat(cols.T.contiguous()).T
 
     draws = torch.stack([_rademacher(like.numel(), gen, like) for _ in range(2 * m)], dim=1)
     q, _ = torch.linalg.qr(apply_columns(draws[:, :m]))
@@ -173,13 +179,13 @@ def hutchpp(matvec: MatVec, like: Tensor, num_hvps: int = 30, *, seed: int = 0) 
     return TraceEstimate(value, value, value, float("nan"), m, used, "hutch++", {"seed": seed})
 
 
-def _lanczos(matvec: MatVec, start: Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def _lanczos(matmat: MatMat, start: Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Ritz values and squared first components of m Lanczos steps with full reorthogonalization."""
     basis = [start / start.norm()]
     alphas: list[float] = []
     betas: list[float] = []
     for j in range(steps):
-        w = matvec(basis[j])
+        w = matmat(basis[j].unsqueeze(0))[0]
         alphas.append(float(w @ basis[j]))
         q = torch.stack(basis, dim=1)
         w = w - q @ (q.T @ w)
@@ -195,7 +201,7 @@ def _lanczos(matvec: MatVec, start: Tensor, steps: int) -> tuple[np.ndarray, np.
 
 
 def lanczos_quadrature(
-    matvec: MatVec, like: Tensor, *, steps: int = 30, starts: int = 10, seed: int = 0
+    matmat: MatMat, like: Tensor, *, steps: int = 30, starts: int = 10, seed: int = 0
 ) -> SpectralDensity:
     """Stochastic Lanczos quadrature: ``starts`` Rademacher starts, ``steps`` Lanczos steps each.
 
@@ -209,7 +215,7 @@ def lanczos_quadrature(
     weights = np.zeros((starts, steps))
     used = 0
     for row in range(starts):
-        theta, tau = _lanczos(matvec, _rademacher(like.numel(), gen, like), steps)
+        theta, tau = _lanczos(matmat, _rademacher(like.numel(), gen, like), steps)
         used += len(theta)
         nodes[row, : len(theta)], weights[row, : len(theta)] = theta, tau
         nodes[row, len(theta) :] = theta[-1]
