@@ -127,6 +127,7 @@ class GeometryRecorder:
         self.chunk_size = chunk_size
         self._rows: list[list[float]] = []
         self._chunks, self.step = self._resume()
+        self._buffers: dict[str, Tensor] = {}
         self._before = torch.empty(0)
         self._pending: list[float] = []
         self._stage_rows: list[list[float]] = []
@@ -151,13 +152,17 @@ class GeometryRecorder:
         steps = sum(len(np.load(c)["step"]) for c in chunks)
         return len(chunks), steps
 
-    def _flat(self, tensors: list[Tensor | None]) -> Tensor:
-        return torch.cat(
-            [
-                (t if t is not None else torch.zeros_like(p)).detach().reshape(-1)
-                for t, p in zip(tensors, self._params, strict=True)
-            ]
-        )
+    def _flat(self, tensors: list[Tensor | None], out: str | None = None) -> Tensor:
+        """Concatenate ``tensors`` (zeros for None), into the reused buffer ``out`` if named
+        (no allocation, hence no page faults, per step)."""
+        pieces = [
+            (t if t is not None else torch.zeros_like(p)).detach().reshape(-1)
+            for t, p in zip(tensors, self._params, strict=True)
+        ]
+        if out is None:
+            return torch.cat(pieces)
+        buf = self._buffers.setdefault(out, torch.empty_like(self._ref))
+        return torch.cat(pieces, out=buf)
 
     def _rates(self) -> tuple[Tensor | float, Tensor | float]:
         """1/η (1 where η = 0) and λ of each parameter's group: scalars when every parameter
@@ -181,7 +186,7 @@ class GeometryRecorder:
         return self._rates_cache
 
     def _pre_step(self, *_: Any) -> None:
-        self._before = self._flat(list(self._params))
+        self._before = self._flat(list(self._params), "before")
         self._stage_rows = []
         self._pending = []
         if self._full is not None and self.step % self._full_every == 0:
@@ -189,11 +194,15 @@ class GeometryRecorder:
             self._pending = _geometry(self._full.gradient(), self._before - self._ref)
 
     def _post_step(self, *_: Any) -> None:
-        w0, offset = self._before, self._before - self._ref
+        w0 = self._before
+        offset = torch.sub(
+            w0, self._ref, out=self._buffers.setdefault("offset", torch.empty_like(w0))
+        )
         dist = float(offset.norm())
-        g = self._flat([p.grad for p in self._params])
+        g = self._flat([p.grad for p in self._params], "grad")
         inv_lr, decay = self._rates()
-        delta = w0 - self._flat(list(self._params))  # −Δw; the update direction is delta / η
+        delta = self._flat(list(self._params), "delta")
+        torch.sub(w0, delta, out=delta)  # −Δw; the update direction is delta / η
         scale = 1.0
         if isinstance(inv_lr, Tensor):
             delta.mul_(inv_lr)
