@@ -33,9 +33,10 @@ from surface_probe.probes import (
     plane,
     random_direction,
 )
-from surface_probe.recorder import GeometryRecorder, load_geometry, shuffled_labels, two_pass
+from surface_probe.recorder import GeometryRecorder, load_geometry
 from surface_probe.results import BasinResult, FunctionalDistance, LineResult, SurfaceResult
 from surface_probe.trajectory_plane import trajectory_plane
+from surface_probe.two_pass import shuffled_labels, two_pass
 
 __version__ = "0.1.0"
 

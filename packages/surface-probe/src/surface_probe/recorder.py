@@ -42,7 +42,7 @@ from surface_probe._objective import Objective
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
 
-__all__ = ["GeometryRecorder", "load_geometry", "shuffled_labels", "two_pass"]
+__all__ = ["GeometryRecorder", "load_geometry"]
 
 _STATS = ("rsi", "eb", "gamma")
 
@@ -275,41 +275,3 @@ def load_geometry(directory: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     columns = json.loads(meta.read_text())["columns"]
     chunks = [np.load(c) for c in sorted(root.glob("chunk_*.npz"))]
     return {c: np.concatenate([ch[c] for ch in chunks]) if chunks else np.empty(0) for c in columns}
-
-
-def shuffled_labels(targets: Tensor, seed: int = 0) -> Tensor:
-    """A seeded permutation of ``targets`` along dim 0: the shuffled-label baseline's data."""
-    perm = torch.randperm(len(targets), generator=torch.Generator().manual_seed(seed))
-    return targets[perm.to(targets.device)]
-
-
-def two_pass(
-    run: Callable[[Callable[[nn.Module, Optimizer], Any] | None], nn.Module],
-    directory: str | os.PathLike[str],
-    **recorder: Any,
-) -> dict[str, np.ndarray]:
-    """Record against the run's own end point w_T.
-
-    ``run(attach)`` must build its model and optimizer from fixed seeds, call ``attach(model,
-    optimizer)`` when ``attach`` is not None, train, and return the model. Pass 1 gives w_T; pass 2
-    repeats the run with a :class:`GeometryRecorder` (keyword options ``recorder``) against w_T and
-    must end at w_T bit for bit, else the run is not deterministic and ``RuntimeError`` is raised.
-    ``directory`` must not hold an earlier recording.
-    """
-    if any(Path(directory).glob("chunk_*.npz")):
-        raise FileExistsError(f"{directory} already holds a recording; two_pass needs a fresh one")
-    final = {k: v.detach().clone() for k, v in run(None).state_dict().items()}
-    made: list[GeometryRecorder] = []
-
-    def attach(model: nn.Module, optimizer: Optimizer) -> Any:
-        made.append(GeometryRecorder(model, optimizer, final, directory, **recorder))
-        return made[-1]
-
-    again = run(attach)
-    if len(made) != 1:
-        raise RuntimeError(f"run must call attach exactly once, called it {len(made)} times")
-    made[0].close()
-    for key, value in again.state_dict().items():
-        if not torch.equal(value, final[key]):
-            raise RuntimeError(f"the two runs differ at {key!r}: the run is not deterministic")
-    return load_geometry(directory)
