@@ -216,3 +216,15 @@ def test_quadratic_model_has_the_known_spectrum() -> None:
     assert model.training
     assert model.w.requires_grad
     assert torch.equal(model.w, torch.zeros(5, dtype=torch.float64))
+
+
+def test_slq_with_a_closing_krylov_space() -> None:
+    """Two distinct eigenvalues: every Krylov space closes after 2 steps; the padded quadrature
+    keeps unit mass and its nodes are the eigenvalues, and vᵀHv is reproduced exactly."""
+    a = spd(torch.tensor([2.0, 2.0, 2.0, 1.0, 1.0, 1.0], dtype=torch.float64), seed=1)
+    like = torch.zeros(6, dtype=torch.float64)
+    density = lanczos_quadrature(lambda vs: vs @ a, like, steps=5, starts=4, seed=3)
+    assert density.num_hvps == 4 * 2
+    np.testing.assert_allclose(density.weights.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(np.sort(density.nodes[:, :2], axis=1), [[1.0, 2.0]] * 4, atol=1e-10)
+    np.testing.assert_allclose(density.nodes[:, 2:], 2.0, atol=1e-10)  # padding at the last node

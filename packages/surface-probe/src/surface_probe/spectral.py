@@ -179,31 +179,39 @@ def hutchpp(matmat: MatMat, like: Tensor, num_hvps: int = 30, *, seed: int = 0) 
     return TraceEstimate(value, value, value, float("nan"), m, used, "hutch++", {"seed": seed})
 
 
-def _lanczos(matmat: MatMat, start: Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Ritz values and squared first components of m Lanczos steps with full reorthogonalization."""
-    basis = [start / start.norm()]
-    alphas: list[float] = []
-    betas: list[float] = []
-    for j in range(steps):
-        w = matmat(basis[j].unsqueeze(0))[0]
-        alphas.append(float(w @ basis[j]))
-        q = torch.stack(basis, dim=1)
+class _Krylov:
+    """One Lanczos run with full reorthogonalization: basis q_0.., coefficients α_j, β_j."""
+
+    def __init__(self, start: Tensor) -> None:
+        self.basis = [start / start.norm()]
+        self.alphas: list[float] = []
+        self.betas: list[float] = []
+
+    def extend(self, w: Tensor, last: bool) -> bool:
+        """Take w = H q_j; return False once the run is finished (last step or closed space)."""
+        self.alphas.append(float(w @ self.basis[-1]))
+        q = torch.stack(self.basis, dim=1)
         w = w - q @ (q.T @ w)
         w = w - q @ (q.T @ w)
         beta = float(w.norm())
-        if j == steps - 1 or beta <= 1e-12 * max(1.0, abs(alphas[-1])):
-            break
-        betas.append(beta)
-        basis.append(w / beta)
-    tri = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-    nodes, vecs = np.linalg.eigh(tri)
-    return nodes, vecs[0] ** 2
+        if last or beta <= 1e-12 * max(1.0, abs(self.alphas[-1])):
+            return False
+        self.betas.append(beta)
+        self.basis.append(w / beta)
+        return True
+
+    def quadrature(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ritz values θ_j of T and squared first eigenvector components (the Gauss weights)."""
+        tri = np.diag(self.alphas) + np.diag(self.betas, 1) + np.diag(self.betas, -1)
+        nodes, vecs = np.linalg.eigh(tri)
+        return nodes, vecs[0] ** 2
 
 
 def lanczos_quadrature(
     matmat: MatMat, like: Tensor, *, steps: int = 30, starts: int = 10, seed: int = 0
 ) -> SpectralDensity:
-    """Stochastic Lanczos quadrature: ``starts`` Rademacher starts, ``steps`` Lanczos steps each.
+    """Stochastic Lanczos quadrature: ``starts`` Rademacher starts, ``steps`` Lanczos steps each,
+    run in lockstep (one block product per step for all unfinished starts).
 
     A start whose Krylov space closes early gets zero-weight padding nodes (at its last node).
     """
@@ -213,9 +221,18 @@ def lanczos_quadrature(
     steps = min(steps, like.numel())
     nodes = np.zeros((starts, steps))
     weights = np.zeros((starts, steps))
+    runs = [_Krylov(_rademacher(like.numel(), gen, like)) for _ in range(starts)]
+    active = list(runs)
+    for j in range(steps):
+        products = matmat(torch.stack([run.basis[-1] for run in active]))
+        active = [
+            run for run, w in zip(active, products, strict=True) if run.extend(w, j == steps - 1)
+        ]
+        if not active:
+            break
     used = 0
-    for row in range(starts):
-        theta, tau = _lanczos(matmat, _rademacher(like.numel(), gen, like), steps)
+    for row, run in enumerate(runs):
+        theta, tau = run.quadrature()
         used += len(theta)
         nodes[row, : len(theta)], weights[row, : len(theta)] = theta, tau
         nodes[row, len(theta) :] = theta[-1]
