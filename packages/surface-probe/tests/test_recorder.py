@@ -254,3 +254,18 @@ def test_sgd_update_equals_gradient_plus_weight_decay(grouped: bool, tmp_path: P
     for stat in ("rsi", "eb", "gamma"):
         np.testing.assert_allclose(rows[f"update_{stat}"], rows[f"decayed_{stat}"], rtol=1e-9)
     assert not np.allclose(rows["decayed_rsi"], rows["grad_rsi"])
+
+
+def test_random_baseline_has_the_sphere_distribution(problem: Any, tmp_path: Path) -> None:
+    """γ of a uniformly random direction in R^d: mean 0, variance 1/d, |γ| ≤ 1; EB = ‖g‖/dist."""
+    _, _, _, w_star = problem
+    model = Point(w_star + 1.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = sp.GeometryRecorder(model, opt, w_star, tmp_path, seed=3)
+    draws = np.array([rec._random(2.0, 4.0) for _ in range(4000)])
+    rec.close()
+    np.testing.assert_allclose(draws[:, 1], 0.5)
+    np.testing.assert_allclose(draws[:, 0], draws[:, 2] * 0.5)
+    assert np.all(np.abs(draws[:, 2]) <= 1.0)
+    assert abs(draws[:, 2].mean()) < 4 * np.sqrt(1 / DIM / 4000)
+    assert draws[:, 2].var() == pytest.approx(1 / DIM, rel=0.08)
