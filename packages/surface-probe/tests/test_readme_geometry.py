@@ -27,4 +27,4 @@ def test_examples_run_and_write_figures(tmp_path: Path, monkeypatch: pytest.Monk
         exec(compile(block, str(README), "exec"), namespace)
     for name in FIGURES:
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "geometry" / "meta.json").is_file()
+    assert (tmp_path / "geometry" / "meta.npz").is_file()

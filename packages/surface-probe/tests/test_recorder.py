@@ -200,7 +200,7 @@ def test_chunks_resume_and_errors(problem: Any, tmp_path: Path) -> None:
         sp.GeometryRecorder(model, opt, w_star, tmp_path, stages=1)
     with pytest.raises(ValueError, match="reference must have shape"):
         sp.GeometryRecorder(model, opt, torch.zeros(3), tmp_path / "x")
-    with pytest.raises(FileNotFoundError, match=r"no meta\.json"):
+    with pytest.raises(FileNotFoundError, match=r"no meta\.npz"):
         sp.load_geometry(tmp_path / "missing")
 
 

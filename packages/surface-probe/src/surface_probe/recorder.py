@@ -26,9 +26,7 @@ the full-batch gradient is taken on a private copy.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ from torch.optim import Optimizer
 from surface_probe._objective import Objective
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
+from surface_probe.results import load_arrays, save_arrays
 
 __all__ = ["GeometryRecorder", "load_geometry"]
 
@@ -59,17 +58,6 @@ def _geometry(g: Tensor, offset: Tensor) -> list[float]:
     return _stats(float(g @ offset), float(g @ g), float(offset.norm()))
 
 
-def _atomic_save(path: Path, write: Callable[[Any], None], suffix: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class GeometryRecorder:
     """Record RSI, EB and γ per optimizer step against ``reference`` (see the module docstring).
 
@@ -77,7 +65,7 @@ class GeometryRecorder:
         model: the trained module (read only).
         optimizer: its optimizer; hooks are registered on it.
         reference: w*, a module, state_dict or flat vector of ``model``'s parameters.
-        directory: where chunks and ``meta.json`` go (created; an existing one is resumed).
+        directory: where chunks and ``meta.npz`` go (created; an existing one is resumed).
         chunk_size: steps per chunk file.
         full_data, full_every, loss_fn, bn: full-batch gradient on ``full_data`` every
             ``full_every`` steps (``bn`` as in :func:`surface_probe.hessian_trace`, eval mode).
@@ -140,16 +128,15 @@ class GeometryRecorder:
 
     def _resume(self) -> tuple[int, int]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        meta = self.directory / "meta.json"
+        meta = self.directory / "meta.npz"
         if meta.exists():
-            stored = json.loads(meta.read_text())
-            if tuple(stored["columns"]) != self.columns:
-                raise ValueError(f"{meta} records columns {stored['columns']}, not {self.columns}")
+            stored = load_arrays(meta)[1]["columns"]
+            if tuple(stored) != self.columns:
+                raise ValueError(f"{meta} records columns {stored}, not {self.columns}")
         else:
-            text = json.dumps({"columns": list(self.columns), "chunk_size": self.chunk_size})
-            _atomic_save(meta, lambda fh: fh.write(text.encode()), ".json")
+            save_arrays(meta, {}, {"columns": list(self.columns), "chunk_size": self.chunk_size})
         chunks = sorted(self.directory.glob("chunk_*.npz"))
-        steps = sum(len(np.load(c)["step"]) for c in chunks)
+        steps = sum(len(load_arrays(c)[0]["step"]) for c in chunks)
         return len(chunks), steps
 
     def _flat(self, tensors: list[Tensor | None], out: str | None = None) -> Tensor:
@@ -254,7 +241,7 @@ class GeometryRecorder:
         table = np.asarray(self._rows, dtype=np.float64)
         arrays = {c: table[:, i] for i, c in enumerate(self.columns)}
         path = self.directory / f"chunk_{self._chunks:06d}.npz"
-        _atomic_save(path, lambda fh: np.savez(fh, allow_pickle=False, **arrays), ".npz")
+        save_arrays(path, arrays, {})
         self._chunks += 1
         self._rows = []
 
@@ -269,9 +256,9 @@ class GeometryRecorder:
 def load_geometry(directory: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """All recorded rows of ``directory`` as column arrays (``step``, ``grad_gamma``, ...)."""
     root = Path(directory)
-    meta = root / "meta.json"
+    meta = root / "meta.npz"
     if not meta.is_file():
-        raise FileNotFoundError(f"{root} holds no recording (no meta.json)")
-    columns = json.loads(meta.read_text())["columns"]
-    chunks = [np.load(c) for c in sorted(root.glob("chunk_*.npz"))]
+        raise FileNotFoundError(f"{root} holds no recording (no meta.npz)")
+    columns = load_arrays(meta)[1]["columns"]
+    chunks = [load_arrays(c)[0] for c in sorted(root.glob("chunk_*.npz"))]
     return {c: np.concatenate([ch[c] for ch in chunks]) if chunks else np.empty(0) for c in columns}
