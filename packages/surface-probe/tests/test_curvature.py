@@ -105,7 +105,7 @@ def test_quadratic_known_spectrum() -> None:
     np.testing.assert_allclose(np.sort(density.nodes[0]), np.sort(eigs.numpy()), atol=1e-8)
 
 
-@pytest.mark.parametrize("low, high", [(-1.0, 4.0), (-4.0, 1.0)])
+@pytest.mark.parametrize(("low", "high"), [(-1.0, 4.0), (-4.0, 1.0)])
 def test_trace_interval_covers_exact_trace(low: float, high: float) -> None:
     """The reported 95 % interval covers tr(A) in at least 45 of 50 seeded repeats, for a
     positive and a negative trace (PyHessian's relative rule stops early on a negative one)."""

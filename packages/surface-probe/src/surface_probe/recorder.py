@@ -18,10 +18,10 @@ records, per step, these three numbers for
 - ``stage{i}`` (``stages`` > 0, closure wrapped by :meth:`GeometryRecorder.closure`): the gradient
   of the i-th closure call of a multi-stage step, at the stage's probe point.
 
-Memory is O(#parameters) (w*, w before the step, a few temporaries); rows go to ``directory`` in
-``chunk_NNNNNN.npz`` files of ``chunk_size`` steps, each written atomically. Reopening a directory
-resumes after its last complete chunk. Training is never altered: the hooks only read tensors, and
-the full-batch gradient is taken on a private copy.
+Memory is O(#parameters) (w* and four parameter-sized buffers reused every step); rows go to
+``directory`` in ``chunk_NNNNNN.npz`` files of ``chunk_size`` steps, each written atomically.
+Reopening a directory resumes after its last complete chunk. Training is never altered: the hooks
+only read tensors, and the full-batch gradient is taken on a private copy.
 """
 
 from __future__ import annotations
