@@ -85,11 +85,16 @@ def test_weights_argument_moves_the_point(batches: Batches) -> None:
 
 
 def test_recompute_and_batch_policies_are_recorded(batches: Batches) -> None:
-    model = make_mlp(batchnorm=True)
+    model = make_mlp(batchnorm=True).train()
+    before = copy.deepcopy(model.state_dict())
     for bn in ("recompute", "batch"):
         obj = Objective(model, batches, bn=bn)
         assert obj.meta()["bn"] == bn
         assert np.isfinite(obj.loss())
+        assert np.isfinite(sp.hessian_eigenpairs(model, batches, bn=bn).values[0])
+    assert model.training
+    for key, value in model.state_dict().items():  # running statistics untouched too
+        assert torch.equal(value, before[key]), key
     with pytest.raises(ValueError, match="bn must be one of"):
         Objective(model, batches, bn="interpolate")
 
