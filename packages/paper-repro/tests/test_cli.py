@@ -120,7 +120,10 @@ def test_data_root_is_normalised_and_in_no_run_key(
 ) -> None:
     import paper_repro.experiments as experiments
 
+    downloads: list[bool] = []
+
     def fake_cifar10(*, root: Path | None = None, download: bool = False) -> DataBundle:
+        downloads.append(download)
         if root is None or not (root / "cifar-10-batches-py").is_dir():
             raise MissingDataError(f"no CIFAR-10 in {root}", can_download=True)
         x, y = torch.zeros(5, 3, 32, 32), torch.zeros(5, dtype=torch.int64)
@@ -138,6 +141,9 @@ def test_data_root_is_normalised_and_in_no_run_key(
     capsys.readouterr()
     for root in ("data", "data/", "~/data", str(tmp_path / "data")):  # … so these are accepted
         assert main([*paper, "--data-root", root]) == 0, capsys.readouterr().err
+    assert not any(downloads)
+    assert main([*paper, "--data-root", "data", "--download"]) == 0
+    assert downloads[-1]
     assert {ctx.data_root for ctx in seen} == {tmp_path / "data"}
     assert (tmp_path / "p1" / "preset.json").exists()
     config = seen[0].preset.config("bn", "sgd", seed=0)

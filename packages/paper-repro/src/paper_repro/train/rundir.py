@@ -108,6 +108,8 @@ class RunDir:
         for i, path in enumerate(candidates):
             try:
                 return restore(files.load_tensors(path))
+            except torch.OutOfMemoryError:  # a RuntimeError, but says nothing about the file
+                raise
             except RESTORE_ERRORS as exc:
                 fallback = (
                     f"resuming from {candidates[i + 1].name}"
