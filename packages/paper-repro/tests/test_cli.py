@@ -198,3 +198,17 @@ def test_unreadable_result_json_is_named(
     assert f"{result}: is not valid JSON" in _one_line_error(capsys)
     assert main(["run", "fig4", "--preset", "smoke", "--out", str(tmp_path)]) == 2
     assert f"{result}: is not valid JSON" in _one_line_error(capsys)
+
+
+def test_a_disk_error_mid_run_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paper_repro import files
+
+    def full(path: Path, write: object) -> None:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(files, "write_atomic", full)
+    assert main(["run", "fig4", "--preset", "smoke", "--out", str(tmp_path)]) == 2
+    err = _one_line_error(capsys)
+    assert err == f"error: {tmp_path / 'preset.json'}: No space left on device\n"

@@ -201,5 +201,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a disk that fills up or turns read-only mid-run
-        print(f"error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
