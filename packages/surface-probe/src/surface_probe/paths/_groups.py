@@ -53,12 +53,11 @@ class Groups:
 
     sizes: dict[int, int] = field(default_factory=dict)
     axes: dict[str, list[Axis]] = field(default_factory=dict)
-    origin: dict[int, str] = field(default_factory=dict)
     parent: dict[int, int] = field(default_factory=lambda: {FIXED: FIXED})
 
-    def new(self, size: int, node: str) -> int:
+    def new(self, size: int) -> int:
         g = len(self.parent)
-        self.parent[g], self.sizes[g], self.origin[g] = g, size, node
+        self.parent[g], self.sizes[g] = g, size
         return g
 
     def find(self, g: int) -> int:
@@ -72,7 +71,7 @@ class Groups:
             return g
         if FIXED not in (g, h) and self.sizes[g] != self.sizes[h]:
             raise ValueError(
-                f"align: node {node!r} adds values with {self.sizes[g]} and {self.sizes[h]} units"
+                f"align: node {node} adds values with {self.sizes[g]} and {self.sizes[h]} units"
             )
         keep, drop = (g, h) if g == FIXED or (h != FIXED and g < h) else (h, g)
         self.parent[drop] = keep
@@ -81,7 +80,7 @@ class Groups:
     def assign(self, name: str, axis: Axis, node: str) -> None:
         if name in self.axes and any(a.axis == axis.axis for a in self.axes[name]):
             raise ValueError(
-                f"align: node {node!r} reuses {name!r} (shared weights are not supported)"
+                f"align: node {node} reuses {name!r} (shared weights are not supported)"
             )
         self.axes.setdefault(name, []).append(axis)
 
@@ -101,19 +100,20 @@ class Groups:
 
 
 def _layer(
-    groups: Groups, prefix: str, module: nn.Module, value: tuple[int, bool], node: str
+    groups: Groups, prefix: str, module: nn.Module, value: tuple[int, bool], node_name: str
 ) -> tuple[int, bool]:
     """Record a Linear/Conv/norm layer's permuted axes; return its output value (group, flat)."""
     group, flat = value
     name = f"{prefix}." if prefix else ""
+    node = f"{node_name!r} (module {prefix!r}, {type(module).__name__})"
     if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d):
         if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d) and (module.groups != 1 or flat):
-            raise ValueError(f"align: unsupported node {node!r} (grouped or flattened convolution)")
+            raise ValueError(f"align: unsupported node {node}: grouped or flattened convolution")
         width = module.weight.shape[1]
         size = groups.sizes.get(groups.find(group), width) if group != FIXED else width
         if width % size:
-            raise ValueError(f"align: node {node!r} takes {width} inputs, not a multiple of {size}")
-        out = groups.new(module.weight.shape[0], node)
+            raise ValueError(f"align: node {node} takes {width} inputs, not a multiple of {size}")
+        out = groups.new(module.weight.shape[0])
         groups.assign(name + "weight", Axis(0, out), node)
         groups.assign(name + "weight", Axis(1, group, width // size), node)
         if module.bias is not None:
@@ -123,7 +123,7 @@ def _layer(
         isinstance(module, nn.LayerNorm) and len(module.normalized_shape) == 1
     )
     if not norm or flat:
-        raise ValueError(f"align: unsupported node {node!r} ({type(module).__name__})")
+        raise ValueError(f"align: unsupported node {node}")
     for leaf, tensor in [*module.named_parameters(), *module.named_buffers()]:
         if tensor is not None and tensor.ndim == 1:
             groups.assign(name + leaf, Axis(0, group), node)
@@ -146,7 +146,7 @@ def find_groups(model: nn.Module) -> Groups:
             values[node] = (FIXED, False)
         elif node.op == "output":
             for g, _ in args:
-                groups.union(g, FIXED, node.name)
+                groups.union(g, FIXED, repr(node.name))
         elif node.op == "call_module":
             module = model.get_submodule(node.target)
             if isinstance(module, _ELEMENTWISE_MODULES + _POOL_MODULES):
@@ -154,7 +154,7 @@ def find_groups(model: nn.Module) -> Groups:
             elif isinstance(module, nn.Flatten) and module.start_dim == 1:
                 values[node] = (args[0][0], True)
             else:
-                values[node] = _layer(groups, node.target, module, args[0], node.name)
+                values[node] = _layer(groups, str(node.target), module, args[0], node.name)
         elif node.op == "call_function" and node.target in _PASS_FUNCTIONS:
             values[node] = args[0]
         elif node.op == "call_function" and node.target is torch.flatten and node.args[1:2] == (1,):
@@ -164,7 +164,7 @@ def find_groups(model: nn.Module) -> Groups:
                 raise ValueError(
                     f"align: node {node.name!r} adds a flattened and an unflattened value"
                 )
-            values[node] = (groups.union(args[0][0], args[1][0], node.name), args[0][1])
+            values[node] = (groups.union(args[0][0], args[1][0], repr(node.name)), args[0][1])
         elif node.op == "call_method" and node.target in _PASS_METHODS:
             values[node] = args[0]
         else:

@@ -101,7 +101,8 @@ class Path:
         if self.kind == "polychain":
             return torch.linspace(0.0, 1.0, k + 2, dtype=torch.float64)
         nodes = torch.cat([self.ends[:1], self.free if free is None else free, self.ends[1:]])
-        steps = torch.linalg.vector_norm(nodes[1:].detach().double() - nodes[:-1].double(), dim=1)
+        nodes = nodes.detach().double()
+        steps = torch.linalg.vector_norm(nodes[1:] - nodes[:-1], dim=1)
         cum = torch.cat([torch.zeros(1, dtype=torch.float64), steps.cumsum(0)])
         total = float(cum[-1])
         return cum / total if total > 0 else torch.linspace(0.0, 1.0, k + 2, dtype=torch.float64)

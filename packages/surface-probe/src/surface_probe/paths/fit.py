@@ -120,7 +120,7 @@ class _Step:
             perpendicular = grad - (grad * tangent).sum(dim=1, keepdim=True) * tangent
             spring = self.spring * (gaps[1:] - gaps[:-1]).unsqueeze(1) * tangent
             free.grad = perpendicular - spring
-        return float(total) / free.shape[0]
+        return float(total.detach()) / free.shape[0]
 
 
 def fit_path(
