@@ -6,7 +6,8 @@ loss level L0, and how curved is the connecting string?
         if L(t*) ≤ L0:                the segment is below the level — done
         if depth = max_depth:         give up (not connected)
         θ ← (1 − t*) x + t* y; descend from θ (minibatch steps of ``optimizer``) until
-            L(θ) ≤ α L0 (checked on all data once per pass, at most ``bead_steps`` steps)
+            L(θ) ≤ α L0 (a minibatch loss below it is confirmed on all data; at most
+            ``bead_steps`` steps)
         if it never gets there:       not connected (e.g. the bead sits on a saddle)
         connect(x, θ, depth + 1); connect(θ, y, depth + 1)
 
@@ -63,22 +64,22 @@ class _String:
         )
 
     def _descend(self, start: Tensor) -> tuple[Tensor, bool]:
+        """Minibatch steps from ``start``; a minibatch loss ≤ α·L0 is confirmed on all data."""
         bead = start.clone().requires_grad_(True)
         opt = self.optimizer([bead])
-        batches = len(self.loss.batches)
-        for step in range(self.bead_steps):
-            if (
-                step % batches == 0
-                and self._loss(bead.detach()[None])[0] <= self.alpha * self.level
-            ):
+        target = self.alpha * self.level
+        for step in range(self.bead_steps + 1):
+            value = self.loss(bead, step % len(self.loss.batches))
+            if float(value.detach()) <= target and self._loss(bead.detach()[None])[0] <= target:
                 self.descents.append(step)
                 return bead.detach(), True
+            if step == self.bead_steps:
+                break
             opt.zero_grad(set_to_none=True)
-            torch.autograd.backward(self.loss(bead, step % batches))
+            torch.autograd.backward(value)
             opt.step()
-        reached = bool(self._loss(bead.detach()[None])[0] <= self.alpha * self.level)
         self.descents.append(self.bead_steps)
-        return bead.detach(), reached
+        return bead.detach(), False
 
     def connect(self, x: Tensor, y: Tensor, depth: int) -> tuple[list[Tensor], list[float], bool]:
         """Interior beads strictly between x and y, the segment maxima, and whether connected."""
