@@ -11,6 +11,7 @@ import torch
 import surface_probe as sp
 
 from ._toys import DATA, Point, ring, ring_ends, wells
+from .conftest import make_mlp
 
 
 def _adam(lr: float) -> sp.paths.fit.OptimizerFactory:
@@ -110,3 +111,34 @@ def test_fit_refuses_bad_arguments() -> None:
 
     with pytest.raises(FloatingPointError, match="at step 0"):
         sp.fit_path(a, sp.path(a, a, b, kind="bezier"), DATA, steps=3, loss_fn=nan_loss)
+
+
+@pytest.mark.parametrize("bn", ["recompute", "batch", "frozen", "interpolate"])
+def test_fit_honours_every_bn_policy_and_lowers_the_expected_loss(bn: str) -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (32,), generator=g)
+    a, b = make_mlp(batchnorm=True, seed=0), make_mlp(batchnorm=True, seed=1)
+    start = sp.path(a, a, b, kind="bezier", bends=1)
+    fitted = sp.fit_path(a, start, (x, y), steps=40, optimizer=_adam(0.05), bn=bn)
+    assert torch.equal(fitted.ends, start.ends)
+    before = sp.path_profile(a, start, (x, y), bn=bn, steps=11)
+    after = sp.path_profile(a, fitted, (x, y), bn=bn, steps=11)
+    assert after.mean_loss < before.mean_loss
+    assert after.loss[0] == before.loss[0]
+    assert after.loss[-1] == before.loss[-1]
+    assert after.meta["bn"] == bn
+
+
+def test_bf16_fit_moves_the_path_like_fp32() -> None:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 4, generator=g), torch.randint(0, 3, (32,), generator=g)
+    a, b = make_mlp(batchnorm=False, seed=0).float(), make_mlp(batchnorm=False, seed=1).float()
+    start = sp.path(a, a, b, kind="bezier", bends=1)
+    runs = [
+        sp.fit_path(a, start, (x, y), steps=5, optimizer=_adam(0.01), precision=p)
+        for p in ("fp32", "bf16")
+    ]
+    assert not torch.equal(runs[0].free, start.free)
+    assert not torch.equal(runs[1].free, runs[0].free)
+    assert torch.allclose(runs[0].free, runs[1].free, atol=0.02)
