@@ -10,6 +10,7 @@ policy unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable
 from typing import Any
@@ -81,10 +82,10 @@ class FunctionalLoss:
         if self.bn in ("frozen", "interpolate"):
             bufs = buffers if self.bn == "interpolate" and buffers is not None else self._frozen
             named.update(self.space.buffers_dict(bufs.to(self.device, self.space.dtype)))
-        ctx = (
+        ctx: contextlib.AbstractContextManager[Any] = (
             torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
             if self.precision == "bf16"
-            else torch.autocast(device_type=self.device.type, enabled=False)
+            else contextlib.nullcontext()
         )
         with ctx:
             out = functional_call(self.model, named, (inputs,), strict=False)

@@ -82,7 +82,7 @@ def evaluate_path(
         ts.numel(),
         evaluate_chunk,
         ev.metric_names,
-        chunk_size=options.get("chunk_size") or 32,
+        chunk_size=32 if options.get("chunk_size") is None else int(options["chunk_size"]),  # type: ignore[arg-type]
         checkpoint=options.get("checkpoint"),
         fingerprint=fingerprint,
         progress=options.get("progress"),
