@@ -51,5 +51,22 @@ def test_depth_limit_and_bad_input() -> None:
     assert len(shallow.beads) == 2
     with pytest.raises(ValueError, match="alpha"):
         sp.dss(a, a, b, DATA, level=0.05, alpha=0.0, loss_fn=ring)
-    with pytest.raises(ValueError, match="checkpoint"):
-        sp.dss(a, a, b, DATA, level=0.05, loss_fn=ring, checkpoint="x.npz")
+
+
+def test_dss_checkpoint_reuses_finished_beads(tmp_path: FilePath) -> None:
+    a, b = ring_ends()
+    ck = tmp_path / "dss.npz"
+    first = sp.dss(a, a, b, DATA, level=0.05, optimizer=_sgd, loss_fn=ring, checkpoint=ck)
+    descents = 0
+
+    def counting_sgd(params: list[torch.Tensor]) -> torch.optim.Optimizer:
+        nonlocal descents
+        descents += 1
+        return _sgd(params)
+
+    again = sp.dss(a, a, b, DATA, level=0.05, optimizer=counting_sgd, loss_fn=ring, checkpoint=ck)
+    assert np.array_equal(again.beads, first.beads)
+    assert descents == 0
+    assert again.meta["descent_steps"] == []
+    with pytest.raises(ValueError, match="another dss call"):
+        sp.dss(a, a, b, DATA, level=0.06, optimizer=_sgd, loss_fn=ring, checkpoint=ck)

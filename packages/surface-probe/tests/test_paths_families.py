@@ -7,6 +7,8 @@ from pathlib import Path as FilePath
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import surface_probe as sp
 from surface_probe.paths.families import as_ts
@@ -91,3 +93,17 @@ def test_bad_input_is_named() -> None:
         sp.path_profile(a, sp.path(a, a, b), DATA, loss_fn=ring, colour=1)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="path has dim 2"):
         sp.path_profile(torch.nn.Linear(3, 1), sp.path(a, a, b), DATA)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kind=st.sampled_from(["bezier", "polychain", "beads"]),
+    bends=st.integers(1, 6),
+    t=st.floats(0.0, 1.0),
+)
+def test_chain_and_bezier_weights_are_a_partition_of_unity(kind: str, bends: int, t: float) -> None:
+    p = _random_path(kind, bends)
+    c = p.coefficients(as_ts([t]))
+    assert c.shape == (1, bends + 2)
+    assert bool((c >= 0).all())
+    assert float(c.sum()) == pytest.approx(1.0, abs=1e-12)

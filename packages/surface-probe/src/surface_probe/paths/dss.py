@@ -18,17 +18,20 @@ segments stayed ≤ L0, and the normalized geodesic length Σ_i ‖θ_{i+1} − 
 from __future__ import annotations
 
 import sys
+from pathlib import Path as FilePath
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from surface_probe._runner import digest
 from surface_probe.evaluate import Evaluator
 from surface_probe.params import WeightsLike
 from surface_probe.paths._common import FunctionalLoss, OptimizerFactory, endpoint, evaluator
 from surface_probe.paths.results import StringResult
 from surface_probe.probes import ProbeOptions
+from surface_probe.results import load_arrays, save_arrays
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -38,6 +41,40 @@ __all__ = ["dss"]
 
 def _adam(params: list[Tensor]) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=1e-2)
+
+
+class _BeadStore:
+    """Finished bead descents keyed by the digest of their starting point, saved atomically to
+    ``checkpoint`` after each one: a rerun retraces the deterministic recursion and reuses them."""
+
+    def __init__(self, checkpoint: Any, fingerprint: dict[str, Any]) -> None:
+        self.path = FilePath(checkpoint) if checkpoint is not None else None
+        self.fingerprint = fingerprint
+        self.arrays: dict[str, np.ndarray] = {}
+        self.meta: dict[str, Any] = {"fingerprint": fingerprint, "reached": {}, "steps": {}}
+        if self.path is not None and self.path.exists():
+            self.arrays, meta = load_arrays(self.path)
+            if meta.get("fingerprint") != fingerprint:
+                raise ValueError(
+                    f"checkpoint {self.path} was made by another dss call (different endpoints, "
+                    "level or options); delete it or choose another checkpoint path"
+                )
+            self.meta = meta
+
+    def get(self, start: Tensor) -> tuple[Tensor, bool] | None:
+        key = digest(start)
+        if key not in self.arrays:
+            return None
+        bead = torch.from_numpy(self.arrays[key]).to(start.device, start.dtype)
+        return bead, bool(self.meta["reached"][key])
+
+    def put(self, start: Tensor, bead: Tensor, reached: bool, steps: int) -> None:
+        if self.path is None:
+            return
+        key = digest(start)
+        self.arrays[key] = bead.detach().cpu().numpy()
+        self.meta["reached"][key], self.meta["steps"][key] = reached, steps
+        save_arrays(self.path, self.arrays, self.meta)
 
 
 class _String:
@@ -57,6 +94,7 @@ class _String:
         self.bead_steps: int = settings["bead_steps"]
         self.optimizer: OptimizerFactory = settings["optimizer"] or _adam
         self.descents: list[int] = []
+        self.beads = _BeadStore(settings["checkpoint"], settings["fingerprint"])
 
     def _loss(self, points: Tensor) -> np.ndarray:
         return np.concatenate(
@@ -92,7 +130,11 @@ class _String:
         if depth >= self.max_depth:
             return [], [top], False
         t_star = ts[int(np.argmax(values))]
-        bead, reached = self._descend((1.0 - t_star) * x + t_star * y)
+        start = (1.0 - t_star) * x + t_star * y
+        stored = self.beads.get(start)
+        bead, reached = stored if stored is not None else self._descend(start)
+        if stored is None:
+            self.beads.put(start, bead, reached, self.descents[-1])
         if not reached:
             return [], [top], False
         left, left_max, left_ok = self.connect(x, bead, depth + 1)
@@ -121,15 +163,14 @@ def dss(
     drives the bead descents on the data's batches in turn.  Segment scans use the Evaluator's BN
     policy; descents use the fitting convention of :mod:`surface_probe.paths._common`.
 
-    Shared keyword options: :class:`~surface_probe.ProbeOptions` (no checkpoint: a string is
-    rebuilt from scratch; ``bn="interpolate"`` is refused, as beads have no buffers of their own).
+    Shared keyword options: :class:`~surface_probe.ProbeOptions`; with ``checkpoint=PATH`` each
+    finished bead descent is saved and a rerun with the same arguments reuses it.
+    ``bn="interpolate"`` is refused, as beads have no buffers of their own.
     """
     if not np.isfinite(level) or not 0.0 < alpha <= 1.0:
         raise ValueError(f"level must be finite and 0 < alpha <= 1, got {level}, {alpha}")
     if max_depth < 0 or samples < 3 or bead_steps < 1:
         raise ValueError("max_depth must be >= 0, samples >= 3 and bead_steps >= 1")
-    if options.get("checkpoint") is not None:
-        raise ValueError("dss() does not take checkpoint: the string is rebuilt from scratch")
     ev = evaluator("dss", model, data, options)
     if ev.bn == "interpolate":
         raise ValueError("dss() needs bn 'recompute', 'frozen' or 'batch': beads carry no buffers")
@@ -140,6 +181,12 @@ def dss(
         "max_depth": max_depth,
         "bead_steps": bead_steps,
         "optimizer": optimizer,
+        "checkpoint": options.get("checkpoint"),
+        "fingerprint": {
+            "ends": digest(ta, tb),
+            "settings": [float(level), float(alpha), samples, bead_steps],
+            **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
+        },
     }
     string = _String(
         ev, FunctionalLoss(ev, model, data, options), float(level), float(alpha), settings
