@@ -107,3 +107,14 @@ def test_chain_and_bezier_weights_are_a_partition_of_unity(kind: str, bends: int
     assert c.shape == (1, bends + 2)
     assert bool((c >= 0).all())
     assert float(c.sum()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_weight_set_bends_are_chain_nodes() -> None:
+    a, b = ring_ends()
+    bend = ring_ends()[0]
+    with torch.no_grad():
+        bend.theta.copy_(torch.tensor([0.0, 1.0], dtype=torch.float64))
+    p = sp.path(a, a, b, kind="polychain", bends=[bend])
+    assert torch.equal(p.points(as_ts([0.5]))[0], bend.theta.detach())
+    with pytest.raises(TypeError, match="Fourier bends are coefficients"):
+        sp.path(a, a, b, kind="fourier", bends=[bend])

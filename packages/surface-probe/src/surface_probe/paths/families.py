@@ -57,7 +57,7 @@ def _hats(ts: Tensor, knots: Tensor) -> Tensor:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Path:
     """A path θ(t) = Σ_k c_k(t) A_k: endpoints ``ends`` (2, d) and free anchors ``free`` (K, d).
 
