@@ -1,8 +1,9 @@
 """surface-probe: model-agnostic loss-surface probes for any torch ``nn.Module``.
 
 Lines, planes, bilinear and barycentric patches, basins and functional distance between weight
-sets, evaluated without ever modifying the user's model.  ``surface_probe.plot`` (matplotlib) is
-imported lazily on first access.
+sets, paths between minima (fitted curves, DSS strings, barriers, alignment), evaluated without
+ever modifying the user's model.  ``surface_probe.plot`` and ``surface_probe.plot_paths``
+(matplotlib) are imported lazily on first access.
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ from surface_probe import distributed, geometry
 from surface_probe.evaluate import Evaluator
 from surface_probe.geometry import trajectory_pca
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
+from surface_probe.paths import (
+    Path,
+    PathResult,
+    StringResult,
+    align,
+    dss,
+    fit_path,
+    path,
+    path_profile,
+)
 from surface_probe.probes import (
     ProbeOptions,
     barycentric,
@@ -35,28 +46,37 @@ __all__ = [
     "Evaluator",
     "FunctionalDistance",
     "LineResult",
+    "Path",
+    "PathResult",
     "ProbeOptions",
+    "StringResult",
     "SurfaceResult",
     "WeightSpace",
     "WeightsLike",
     "__version__",
+    "align",
     "barycentric",
     "basin",
     "bilinear",
     "distributed",
+    "dss",
+    "fit_path",
     "functional_distance",
     "functional_distance_line",
     "geometry",
     "line",
+    "path",
+    "path_profile",
     "plane",
     "plot",
+    "plot_paths",
     "random_direction",
     "trajectory_pca",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``surface_probe.plot`` (and with it matplotlib) only when first used."""
-    if name == "plot":
-        return importlib.import_module("surface_probe.plot")
+    """Import ``surface_probe.plot``/``plot_paths`` (and matplotlib) only when first used."""
+    if name in ("plot", "plot_paths"):
+        return importlib.import_module(f"surface_probe.{name}")
     raise AttributeError(f"module 'surface_probe' has no attribute {name!r}")
