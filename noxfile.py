@@ -109,6 +109,7 @@ def bench(session: nox.Session) -> None:
     session.run(
         "python", "packages/surface-probe/benchmarks/bench_surface_probe.py", *session.posargs
     )
+    session.run("python", "packages/surface-probe/benchmarks/bench_paths.py")
     session.run("python", "packages/surface-probe/benchmarks/bench_curvature.py")
     session.run("python", "-m", "paper_repro.bench", *session.posargs)
 

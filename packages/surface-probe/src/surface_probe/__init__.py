@@ -1,7 +1,9 @@
 """surface-probe: model-agnostic loss-surface probes for any torch ``nn.Module``.
 
 Lines, planes, bilinear and barycentric patches, basins and functional distance between weight
-sets, evaluated without ever modifying the user's model.  ``surface_probe.plot`` (matplotlib) is
+sets, paths between minima (fitted curves, DSS strings, barriers, alignment), Hessian curvature,
+RSI/EB along training paths and kernel-PCA maps of solutions, evaluated without ever modifying the
+user's model.  ``surface_probe.plot``, ``plot_paths`` and ``plot_geometry`` (matplotlib) are
 imported lazily on first access.
 """
 
@@ -22,6 +24,16 @@ from surface_probe.evaluate import Evaluator
 from surface_probe.geometry import trajectory_pca
 from surface_probe.maps import SolutionMap, solution_map
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
+from surface_probe.paths import (
+    Path,
+    PathResult,
+    StringResult,
+    align,
+    dss,
+    fit_path,
+    path,
+    path_profile,
+)
 from surface_probe.probes import (
     ProbeOptions,
     barycentric,
@@ -48,17 +60,23 @@ __all__ = [
     "FunctionalDistance",
     "GeometryRecorder",
     "LineResult",
+    "Path",
+    "PathResult",
     "ProbeOptions",
     "SolutionMap",
+    "StringResult",
     "SurfaceResult",
     "WeightSpace",
     "WeightsLike",
     "__version__",
+    "align",
     "barycentric",
     "basin",
     "bilinear",
     "curvature_along",
     "distributed",
+    "dss",
+    "fit_path",
     "functional_distance",
     "functional_distance_line",
     "geometry",
@@ -67,9 +85,12 @@ __all__ = [
     "hessian_trace",
     "line",
     "load_geometry",
+    "path",
+    "path_profile",
     "plane",
     "plot",
     "plot_geometry",
+    "plot_paths",
     "random_direction",
     "shuffled_labels",
     "solution_map",
@@ -82,6 +103,6 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Import the plotting modules (and with them matplotlib) only when first used."""
-    if name in ("plot", "plot_geometry"):
+    if name in ("plot", "plot_paths", "plot_geometry"):
         return importlib.import_module(f"surface_probe.{name}")
     raise AttributeError(f"module 'surface_probe' has no attribute {name!r}")
