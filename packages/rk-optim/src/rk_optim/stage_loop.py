@@ -102,10 +102,20 @@ class StageLoopOptimizer(Optimizer):
         for group in self.param_groups:  # checkpoints of older versions lack newer keys
             for key, value in self.defaults.items():
                 group.setdefault(key, value)
-        for gi, group in enumerate(self.param_groups):
-            for pi, p in enumerate(group["params"]):
-                if p in self.state:
-                    self._check_state(p, self.state[p], self._describe(gi, group, pi, p))
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As torch's, but a state that does not match the parameters is refused, unloaded."""
+        previous = self.state, self.param_groups
+        super().load_state_dict(state_dict)
+        try:
+            for gi, group in enumerate(self.param_groups):
+                self._check_group(group, f" in param_groups[{gi}]")
+                for pi, p in enumerate(group["params"]):
+                    if p in self.state:
+                        self._check_state(p, self.state[p], self._describe(gi, group, pi, p))
+        except ValueError:
+            self.state, self.param_groups = previous
+            raise
 
     def __repr__(self) -> str:
         head, _, rest = super().__repr__().partition("\n")
