@@ -18,7 +18,7 @@ raises) before the update, so parameters keep their storage and θ is restored e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from .hyper import check_group, read_lr
-from .stages import StagePlan, runge_kutta_stage
+from .stages import StagePlan, StageTensors, runge_kutta_stage
 from .tableau import ButcherTableau
 
 __all__ = ["GroupStep", "StageLoopOptimizer"]
@@ -34,23 +34,18 @@ __all__ = ["GroupStep", "StageLoopOptimizer"]
 Closure = Callable[[], Any]
 
 
-@dataclass
-class GroupStep:
-    """One param group's share of a step: its parameters with a gradient and their buffers."""
+@dataclass(kw_only=True)
+class GroupStep(StageTensors):
+    """One param group's share of a step: its parameters with a gradient, buffers, settings."""
 
     group: dict[str, Any]
     group_index: int
     indices: list[int]  # positions of ``params`` in ``group["params"]``
-    params: list[Tensor]
     lr: float
     weight_decay: float
     maximize: bool
     foreach: bool
     fused: bool
-    saved: list[Tensor] = field(default_factory=list)  # θ's own storage
-    probes: list[Tensor] = field(default_factory=list)
-    mean: list[Tensor] = field(default_factory=list)
-    directions: list[list[Tensor]] = field(default_factory=list)
 
 
 class StageLoopOptimizer(Optimizer):
@@ -214,10 +209,10 @@ class StageLoopOptimizer(Optimizer):
         if foreach is None:  # for-loop on CPU (fewest passes), foreach on CUDA
             foreach = not fused and bool(params) and all(p.is_cuda for p in params)
         step = GroupStep(
-            group,
-            gi,
-            indices,
-            params,
+            params=params,
+            group=group,
+            group_index=gi,
+            indices=indices,
             lr=read_lr(group, f" in param_groups[{gi}]"),
             weight_decay=group["weight_decay"],
             maximize=group["maximize"],
@@ -255,11 +250,7 @@ class StageLoopOptimizer(Optimizer):
                     runge_kutta_stage(
                         self._plan,
                         stage,
-                        step.params,
-                        step.saved,
-                        step.directions,
-                        step.probes,
-                        step.mean,
+                        step,
                         lr=step.lr,
                         weight_decay=step.weight_decay if self._weight_decay_in_stages else 0.0,
                         maximize=step.maximize,

@@ -15,14 +15,14 @@ exact when all stage directions are equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
 from .tableau import ButcherTableau
 
-__all__ = ["StagePlan", "runge_kutta_stage"]
+__all__ = ["StagePlan", "StageTensors", "runge_kutta_stage"]
 
 
 @dataclass(frozen=True)
@@ -71,95 +71,87 @@ class StagePlan:
         )
 
 
+@dataclass(kw_only=True)
+class StageTensors:
+    """The lists a stage works on, one entry per parameter with a gradient.
+
+    ``params`` hold θ_i during stage i; ``saved`` hold θ (the parameters' own storage);
+    ``directions[i]`` the stage directions; ``probes`` receive the next probe point; ``mean`` is
+    the running-mean buffer (empty unless ``StagePlan.mean_buffer``).
+    """
+
+    params: list[Tensor]
+    saved: list[Tensor] = field(default_factory=list)
+    directions: list[list[Tensor]] = field(default_factory=list)
+    probes: list[Tensor] = field(default_factory=list)
+    mean: list[Tensor] = field(default_factory=list)
+
+
 def runge_kutta_stage(
     plan: StagePlan,
     stage: int,
-    params: list[Tensor],
-    saved: list[Tensor],
-    directions: list[list[Tensor]],
-    probes: list[Tensor],
-    mean: list[Tensor],
+    tensors: StageTensors,
     *,
     lr: float,
     weight_decay: float,
     maximize: bool,
     foreach: bool,
 ) -> None:
-    """Finish direction d_stage in place, then write the next probe point or form ḡ.
-
-    ``params`` hold θ_stage; ``saved`` hold θ; ``probes`` receive the next probe point (unused at
-    the last stage); ``mean`` is the running-mean buffer (empty unless ``plan.mean_buffer``).
-    """
+    """Finish direction d_stage in place, then write the next probe point or form ḡ."""
     impl = _multi_tensor_stage if foreach else _single_tensor_stage
-    impl(plan, stage, params, saved, directions, probes, mean, lr, weight_decay, maximize)
+    impl(plan, stage, tensors, lr, weight_decay, maximize)
 
 
 def _single_tensor_stage(
-    plan: StagePlan,
-    stage: int,
-    params: list[Tensor],
-    saved: list[Tensor],
-    directions: list[list[Tensor]],
-    probes: list[Tensor],
-    mean: list[Tensor],
-    lr: float,
-    weight_decay: float,
-    maximize: bool,
+    plan: StagePlan, stage: int, t: StageTensors, lr: float, weight_decay: float, maximize: bool
 ) -> None:
     last = stage == plan.stages - 1
     weight = plan.mean_weights[stage]
     first = plan.first_weighted
-    for k, param in enumerate(params):
-        d = directions[stage][k]
+    for k, param in enumerate(t.params):
+        d = t.directions[stage][k]
         if maximize:
             d.neg_()
         if weight_decay != 0.0:
             d.add_(param, alpha=weight_decay)
         if last:
             if first < stage:
-                d.lerp_(mean[k] if plan.mean_buffer else directions[first][k], 1.0 - weight)
+                d.lerp_(t.mean[k] if plan.mean_buffer else t.directions[first][k], 1.0 - weight)
             continue
         if plan.starts_mean(stage):
-            mean[k].copy_(directions[first][k])
+            t.mean[k].copy_(t.directions[first][k])
         if weight != 0.0 and stage != first:
-            mean[k].lerp_(d, weight)
+            t.mean[k].lerp_(d, weight)
         terms = plan.probe_terms[stage + 1]
         if not terms:
-            probes[k].copy_(saved[k])
+            t.probes[k].copy_(t.saved[k])
         for n, (j, a) in enumerate(terms):
             if n == 0:
-                torch.add(saved[k], directions[j][k], alpha=-lr * a, out=probes[k])
+                torch.add(t.saved[k], t.directions[j][k], alpha=-lr * a, out=t.probes[k])
             else:
-                probes[k].add_(directions[j][k], alpha=-lr * a)
+                t.probes[k].add_(t.directions[j][k], alpha=-lr * a)
 
 
 def _multi_tensor_stage(
-    plan: StagePlan,
-    stage: int,
-    params: list[Tensor],
-    saved: list[Tensor],
-    directions: list[list[Tensor]],
-    probes: list[Tensor],
-    mean: list[Tensor],
-    lr: float,
-    weight_decay: float,
-    maximize: bool,
+    plan: StagePlan, stage: int, t: StageTensors, lr: float, weight_decay: float, maximize: bool
 ) -> None:
-    d = directions[stage]
+    d = t.directions[stage]
     weight = plan.mean_weights[stage]
     first = plan.first_weighted
     if maximize:
         torch._foreach_neg_(d)
     if weight_decay != 0.0:
-        torch._foreach_add_(d, params, alpha=weight_decay)
+        torch._foreach_add_(d, t.params, alpha=weight_decay)
     if stage == plan.stages - 1:
         if first < stage:
-            torch._foreach_lerp_(d, mean if plan.mean_buffer else directions[first], 1.0 - weight)
+            torch._foreach_lerp_(
+                d, t.mean if plan.mean_buffer else t.directions[first], 1.0 - weight
+            )
         return
     if plan.starts_mean(stage):
-        torch._foreach_copy_(mean, directions[first])
+        torch._foreach_copy_(t.mean, t.directions[first])
     if weight != 0.0 and stage != first:
-        torch._foreach_lerp_(mean, d, weight)
-    torch._foreach_copy_(probes, saved)
+        torch._foreach_lerp_(t.mean, d, weight)
+    torch._foreach_copy_(t.probes, t.saved)
     for j, a in plan.probe_terms[stage + 1]:
-        torch._foreach_add_(probes, directions[j], alpha=-lr * a)
+        torch._foreach_add_(t.probes, t.directions[j], alpha=-lr * a)
