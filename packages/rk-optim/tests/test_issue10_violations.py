@@ -76,8 +76,10 @@ def test_adam_rk2_refuses_state_of_another_shape(shape, impl) -> None:
         opt.load_state_dict(donor.state_dict())
     opt.step(quadratic_closure(opt, [w]))  # a valid state, then corrupted in place
     opt.state[w]["exp_avg_sq"] = torch.zeros(shape)
+    before = w.detach().clone()
     with pytest.raises(ValueError, match=re.escape(f"has shape {shape}, expected (50, 50)")):
         opt.step(quadratic_closure(opt, [w]))
+    assert torch.equal(w, before)  # refused before any stage moved the parameters
 
 
 @pytest.mark.parametrize("cls", [Heun, AdamRK2])

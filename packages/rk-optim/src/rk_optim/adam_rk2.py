@@ -80,7 +80,7 @@ class AdamRK2(StageLoopOptimizer):
         if len(betas) != 2 or not all(0.0 <= float(x) < 1.0 for x in betas):
             raise ValueError(f"Invalid betas: {betas!r}{where} (need two values in [0, 1))")
 
-    def _init_state(self, step: GroupStep) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+    def _init_state(self, step: GroupStep) -> None:
         """Adam's moments and step counters of ``step.params``, created or checked."""
         exp_avgs, exp_avg_sqs, steps = [], [], []
         scalar_dtype = _get_scalar_dtype(is_fused=step.fused)
@@ -104,19 +104,18 @@ class AdamRK2(StageLoopOptimizer):
             exp_avgs.append(state["exp_avg"])
             exp_avg_sqs.append(state["exp_avg_sq"])
             steps.append(state["step"])
-        return exp_avgs, exp_avg_sqs, steps
+        step.state = {"exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs, "step": steps}
 
     def _update(self, step: GroupStep, combined: list[Tensor]) -> None:
         """One Adam update of θ with gradient ḡ (torch.optim.adam.adam)."""
-        exp_avgs, exp_avg_sqs, steps = self._init_state(step)
         beta1, beta2 = step.group["betas"]
         adam(
             step.params,
             combined,
-            exp_avgs,
-            exp_avg_sqs,
+            step.state["exp_avg"],
+            step.state["exp_avg_sq"],
             [],
-            steps,
+            step.state["step"],
             foreach=step.foreach,
             fused=step.fused,
             has_complex=any(torch.is_complex(p) for p in step.params),

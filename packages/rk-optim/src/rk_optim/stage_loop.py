@@ -18,7 +18,7 @@ raises) before the update, so parameters keep their storage and θ is restored e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -46,6 +46,7 @@ class GroupStep(StageTensors):
     maximize: bool
     foreach: bool
     fused: bool
+    state: dict[str, list[Tensor]] = field(default_factory=dict)  # per-parameter state lists
 
 
 class StageLoopOptimizer(Optimizer):
@@ -134,6 +135,9 @@ class StageLoopOptimizer(Optimizer):
                     f"{value.device}, expected {param.dtype} on {param.device}"
                 )
 
+    def _init_state(self, step: GroupStep) -> None:
+        """Create or check the state of ``step.params`` and collect it in ``step.state``."""
+
     def _update(self, step: GroupStep, combined: list[Tensor]) -> None:
         """Update ``step.params`` (holding θ) with the combined direction ḡ."""
         raise NotImplementedError
@@ -219,6 +223,7 @@ class StageLoopOptimizer(Optimizer):
             foreach=foreach,
             fused=fused,
         )
+        self._init_state(step)
         if self.tableau.stages > 1:
             step.probes = [self._buffer(p, "probe") for p in params]
             if self._plan.mean_buffer:
