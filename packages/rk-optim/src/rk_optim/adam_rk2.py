@@ -91,11 +91,11 @@ class AdamRK2(StageLoopOptimizer):
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             else:
-                where = self._describe(step.group_index, step.group, index, p)
                 missing = [key for key in ("step", "exp_avg", "exp_avg_sq") if key not in state]
                 if missing:
+                    where = self._describe(step.group_index, step.group, index)
                     raise ValueError(f"AdamRK2: state of {where} lacks the keys {missing}")
-                self._check_state(p, state, where)
+                self._check_state(step.group_index, step.group, index, state)
                 if not isinstance(state["step"], Tensor):  # checkpoints with a Python number
                     state["step"] = torch.tensor(float(state["step"]), dtype=scalar_dtype)
                 device = p.device if step.fused else torch.device("cpu")

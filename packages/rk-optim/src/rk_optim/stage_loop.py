@@ -108,7 +108,7 @@ class StageLoopOptimizer(Optimizer):
                 self._check_group(group, f" in param_groups[{gi}]")
                 for pi, p in enumerate(group["params"]):
                     if p in self.state:
-                        self._check_state(p, self.state[p], self._describe(gi, group, pi, p))
+                        self._check_state(gi, group, pi, self.state[p])
         except ValueError:
             self.state, self.param_groups = previous
             raise
@@ -118,22 +118,27 @@ class StageLoopOptimizer(Optimizer):
         return f"{head[:-2]} (tableau={self.tableau.name}) (\n{rest}"
 
     # -- hooks for subclasses -------------------------------------------------------------
-    def _check_state(self, param: Tensor, state: dict[str, Any], where: str) -> None:
-        """Refuse state whose tensors do not match ``param`` (before any kernel reads them)."""
+    def _check_state(
+        self, gi: int, group: dict[str, Any], index: int, state: dict[str, Any]
+    ) -> None:
+        """Refuse state whose tensors do not match their parameter ``group["params"][index]``
+        (before any kernel reads them)."""
+        param = group["params"][index]
         for key, value in state.items():
             if key == "step" or not isinstance(value, Tensor):
                 continue
+            if (value.shape, value.dtype, value.device) == (param.shape, param.dtype, param.device):
+                continue
+            where = f"{type(self).__name__}: state[{key!r}] of {self._describe(gi, group, index)}"
             if value.shape != param.shape:
                 raise ValueError(
-                    f"{type(self).__name__}: state[{key!r}] of {where} has shape "
-                    f"{tuple(value.shape)}, expected {tuple(param.shape)}; the loaded state "
-                    "does not belong to these parameters"
+                    f"{where} has shape {tuple(value.shape)}, expected {tuple(param.shape)}; "
+                    "the loaded state does not belong to these parameters"
                 )
-            if value.dtype != param.dtype or value.device != param.device:
-                raise ValueError(
-                    f"{type(self).__name__}: state[{key!r}] of {where} is {value.dtype} on "
-                    f"{value.device}, expected {param.dtype} on {param.device}"
-                )
+            raise ValueError(
+                f"{where} is {value.dtype} on {value.device}, expected {param.dtype} on "
+                f"{param.device}"
+            )
 
     def _init_state(self, step: GroupStep) -> None:
         """Create or check the state of ``step.params`` and collect it in ``step.state``."""
@@ -144,7 +149,8 @@ class StageLoopOptimizer(Optimizer):
 
     # -- the step -------------------------------------------------------------------------
     @staticmethod
-    def _describe(group_index: int, group: dict[str, Any], index: int, p: Tensor) -> str:
+    def _describe(group_index: int, group: dict[str, Any], index: int) -> str:
+        p = group["params"][index]
         where = f"param_groups[{group_index}]['params'][{index}] (shape {tuple(p.shape)}"
         names = group.get("param_names")
         if names is not None:
@@ -179,14 +185,14 @@ class StageLoopOptimizer(Optimizer):
                 state = "has a gradient" if has else "has no gradient (grad is None)"
                 other = "had none" if has else "had one"
                 raise RuntimeError(
-                    f"{type(self).__name__}: {self._describe(gi, group, pi, p)} {state} at stage "
+                    f"{type(self).__name__}: {self._describe(gi, group, pi)} {state} at stage "
                     f"{stage} but {other} at stage 0; every stage must produce gradients for the "
                     "same parameters (a closure must recompute them with backward())"
                 )
             if has and p.grad is not None and p.grad.is_sparse:
                 raise RuntimeError(
                     f"{type(self).__name__} does not support sparse gradients: "
-                    f"{self._describe(gi, group, pi, p)}"
+                    f"{self._describe(gi, group, pi)}"
                 )
 
     def _buffer(self, p: Tensor, key: str) -> Tensor:
