@@ -18,8 +18,8 @@ __all__ = ["Heun", "Midpoint", "Ralston", "RungeKutta"]
 class RungeKutta(StageLoopOptimizer):
     """Explicit Runge–Kutta integration of the gradient flow of L(θ) + wd/2 ‖θ‖².
 
-    Stage directions d_i = ∇L(θ_i) + wd·θ_i at θ_i = θ − lr Σ_{j<i} a_ij d_j, combined
-    ḡ = Σ b_i d_i, update θ ← θ − lr ḡ. With ``EULER`` this is ``torch.optim.SGD(lr,
+    The stage loop of :class:`StageLoopOptimizer` with weight decay in every stage direction and
+    the update θ ← θ − lr ḡ. With ``EULER`` this is ``torch.optim.SGD(lr,
     weight_decay=wd, maximize=...)`` bit for bit.
 
     Args:

@@ -1,19 +1,4 @@
-"""The explicit Runge–Kutta stage loop shared by every rk-optim optimizer.
-
-For the gradient flow dθ/dt = −∇L(θ) and an explicit tableau (A, b, c), one step of size lr is
-
-    d_i = ±∇L(θ_i) (+ wd·θ_i),     θ_i = θ − lr Σ_{j<i} a_ij d_j     (stage directions)
-    ḡ   = Σ_i b_i d_i                                                (combined direction)
-    θ  ← base_update(θ, ḡ)           (RungeKutta: θ − lr ḡ;  AdamRK2: Adam fed with ḡ)
-
-``step`` reads like ``torch.optim.SGD.step``: ``_init_group`` collects the parameters with a
-gradient and their state, then every stage runs the functional ``runge_kutta_stage`` (for-loop
-or foreach) and the subclass's ``_update`` applies ḡ.
-
-θ is never written before the update: while the closure runs at a probe point, each parameter's
-``.data`` is a scratch buffer holding θ_i, and θ's own storage is put back (also when the closure
-raises) before the update, so parameters keep their storage and θ is restored exactly.
-"""
+"""The explicit Runge–Kutta stage loop shared by every rk-optim optimizer."""
 
 from __future__ import annotations
 
@@ -51,6 +36,18 @@ class GroupStep(StageTensors):
 
 class StageLoopOptimizer(Optimizer):
     """Base class: the one explicit Runge–Kutta stage loop; subclasses supply ``_update``.
+
+    For the gradient flow dθ/dt = −∇L(θ) and an explicit tableau (A, b, c), a step of size lr is
+
+        d_i = ±∇L(θ_i) (+ wd·θ_i),     θ_i = θ − lr Σ_{j<i} a_ij d_j     (stage directions)
+        ḡ   = Σ_i b_i d_i                                                (combined direction)
+        θ  ← update(θ, ḡ)                (RungeKutta: θ − lr ḡ;  AdamRK2: Adam fed with ḡ)
+
+    ``step`` reads like ``torch.optim.SGD.step``: ``_init_group`` collects the parameters with a
+    gradient and their state, every stage runs the functional ``runge_kutta_stage`` (for-loop or
+    foreach) and ``_update`` applies ḡ. θ is never written before the update: while the closure
+    runs at a probe point, each parameter's ``.data`` is a scratch buffer holding θ_i; θ's own
+    storage is put back (also when the closure raises), so θ is restored exactly.
 
     ``step(closure)`` follows :class:`torch.optim.LBFGS`: the closure zeroes the gradients,
     computes the loss, calls ``backward()`` and returns the loss. It is called
