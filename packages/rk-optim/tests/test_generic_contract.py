@@ -328,3 +328,31 @@ def test_error_inputs_from_torch_optimizer(opt_name) -> None:
         OPTIMIZERS[opt_name]([{"params": [p]}, {"params": [p]}])
     with pytest.raises(ValueError, match=r"fused=True requires .* torch.complex128"):
         build(opt_name, "fused", "plain", "complex")
+
+
+@pytest.mark.parametrize("opt_name", OPTIMIZERS)
+def test_mixed_dtypes_in_one_group(opt_name) -> None:
+    """float32, float64 and bfloat16 parameters in one group: every implementation steps them,
+    for-loop ≡ foreach bit for bit, fused within one ulp of each dtype."""
+    results = {}
+    for impl in IMPLS:
+        params = [
+            torch.linspace(-1, 1, 5, dtype=dtype).requires_grad_()
+            for dtype in (torch.float32, torch.float64, torch.bfloat16)
+        ]
+        opt = OPTIMIZERS[opt_name](params, **IMPLS[impl], weight_decay=0.01)
+
+        def closure(opt=opt, params=params) -> torch.Tensor:
+            opt.zero_grad()
+            loss = sum((torch.sin(3 * p.double()) + p.double() ** 4).sum() for p in params)
+            loss.backward()
+            return loss
+
+        train_loss = [opt.step(closure) for _ in range(2)]
+        assert all(torch.isfinite(x) for x in train_loss)
+        assert [p.dtype for p in params] == [torch.float32, torch.float64, torch.bfloat16]
+        results[impl] = [p.detach().clone() for p in params]
+    assert_bitwise(results["foreach"], results["forloop"])
+    for fused, loop in zip(results["fused"], results["forloop"], strict=True):
+        ulp = torch.finfo(loop.dtype).eps * 2
+        torch.testing.assert_close(fused, loop, rtol=ulp, atol=ulp)
