@@ -36,7 +36,8 @@ def test_every_optimizer_builds_and_descends(name: str) -> None:
     x1 = _quadratic_step(name, DEFAULT_LR[name], x0)
     assert 0.5 * x1.dot(x1) < 0.5 * x0.dot(x0)
     opt = make_optimizer(name, [torch.zeros(2, requires_grad=True)], lr=0.01)
-    assert evaluations_per_step(opt) == (2 if name in RK_OPTIMIZERS else 1)
+    multi_evaluation = name in RK_OPTIMIZERS or name == "lbfgs_golden"  # line search: >= 2
+    assert evaluations_per_step(opt) == (2 if multi_evaluation else 1)
 
 
 def test_sgd_and_heun_match_closed_form() -> None:

@@ -10,6 +10,9 @@ Every optimizer minimises ``L(θ)`` with the stochastic gradient ``g_t = ∇L_B(
 * ``adam``      ``torch.optim.Adam`` defaults (β = (0.9, 0.999), ε = 1e-8)
 * ``midpoint``, ``heun``, ``ralston``  second-order Runge–Kutta on θ' = −g (``rk_optim``)
 * ``adam_rk2``  Adam fed the Heun-averaged gradient (``rk_optim.AdamRK2``)
+* ``lbfgs_golden``  L-BFGS with a golden-section line search (Yu & Morozov's quasi-Newton
+  comparator, :class:`paper_repro.quasi_newton.LBFGSGolden`; ``lr`` = first trial step, meant for
+  full-batch training: ``batch_size`` = the training-set size)
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import torch
 
 import rk_optim
 
+from .quasi_newton import LBFGSGolden
+
 OPTIMIZERS: tuple[str, ...] = (
     "sgd",
     "sgdm",
@@ -31,6 +36,7 @@ OPTIMIZERS: tuple[str, ...] = (
     "heun",
     "ralston",
     "adam_rk2",
+    "lbfgs_golden",
 )
 """Every optimizer name :func:`make_optimizer` accepts."""
 
@@ -57,6 +63,8 @@ PAPER_LR_GRID: dict[str, tuple[float, ...]] = {
     "heun": _doubled(_SGD_GRID),
     "ralston": _doubled(_SGD_GRID),
     "adam_rk2": _doubled(_ADAPTIVE_GRID),
+    # not in the paper: the line search chooses the step; lr is only its first trial.
+    "lbfgs_golden": (1.0,),
 }
 """The paper's learning-rate grid per optimizer (§3.4)."""
 
@@ -103,6 +111,8 @@ def make_optimizer(
         return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "lbfgs_golden":
+        return LBFGSGolden(params, lr=lr, weight_decay=weight_decay)
     if name == "adam_rk2":
         return rk_optim.AdamRK2(params, lr=lr, weight_decay=weight_decay)
     rk_class = {"midpoint": rk_optim.Midpoint, "heun": rk_optim.Heun, "ralston": rk_optim.Ralston}
