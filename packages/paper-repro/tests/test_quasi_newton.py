@@ -218,6 +218,7 @@ def test_full_batch_training_records_every_closure_call(tmp_path: Path) -> None:
     assert losses[-1] < losses[0]
     opt = make_optimizer("lbfgs_golden", [torch.zeros(1, requires_grad=True)], lr=1.0)
     assert isinstance(opt, LBFGSGolden)
+    assert evaluations_per_step(opt) == 2  # > 1 before any step: the loop replays dropout masks
     ckpt = torch.load(run.run_dir / "checkpoint.pt", weights_only=True)
     state = ckpt["optimizer"]["state"][0]
     assert (

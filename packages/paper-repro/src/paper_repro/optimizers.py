@@ -36,8 +36,13 @@ OPTIMIZERS: tuple[str, ...] = (
     "heun",
     "ralston",
     "adam_rk2",
-    "lbfgs_golden",
 )
+"""The paper's optimizers (every one has a learning-rate grid in :data:`PAPER_LR_GRID`)."""
+
+COMPANION_OPTIMIZERS: tuple[str, ...] = ("lbfgs_golden",)
+"""Optimizers of the companion papers, outside Im et al.'s study and grids."""
+
+KNOWN_OPTIMIZERS: tuple[str, ...] = (*OPTIMIZERS, *COMPANION_OPTIMIZERS)
 """Every optimizer name :func:`make_optimizer` accepts."""
 
 RK_OPTIMIZERS: frozenset[str] = frozenset({"midpoint", "heun", "ralston", "adam_rk2"})
@@ -63,13 +68,12 @@ PAPER_LR_GRID: dict[str, tuple[float, ...]] = {
     "heun": _doubled(_SGD_GRID),
     "ralston": _doubled(_SGD_GRID),
     "adam_rk2": _doubled(_ADAPTIVE_GRID),
-    # not in the paper: the line search chooses the step; lr is only its first trial.
-    "lbfgs_golden": (1.0,),
 }
 """The paper's learning-rate grid per optimizer (§3.4)."""
 
 DEFAULT_LR: dict[str, float] = {
-    name: (grid[1] if len(grid) > 1 else grid[0]) for name, grid in PAPER_LR_GRID.items()
+    **{name: (grid[1] if len(grid) > 1 else grid[0]) for name, grid in PAPER_LR_GRID.items()},
+    "lbfgs_golden": 1.0,  # the line search's first trial step, natural for a quasi-Newton d
 }
 """Default learning rate per optimizer: the second-largest value of its paper grid (η = 1 for
 Adadelta)."""
@@ -77,8 +81,9 @@ Adadelta)."""
 
 def check_optimizer_name(name: str) -> None:
     """Raise ``ValueError`` naming the known optimizers when ``name`` is not one of them."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; known optimizers: {', '.join(OPTIMIZERS)}")
+    if name not in KNOWN_OPTIMIZERS:
+        known = ", ".join(KNOWN_OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {name!r}; known optimizers: {known}")
 
 
 def make_optimizer(
@@ -89,7 +94,7 @@ def make_optimizer(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
 ) -> torch.optim.Optimizer:
-    """Build optimizer ``name`` (one of :data:`OPTIMIZERS`) over ``params``.
+    """Build optimizer ``name`` (one of :data:`KNOWN_OPTIMIZERS`) over ``params``.
 
     ``momentum`` is used by ``sgdm`` only; ``weight_decay`` is passed to every optimizer.
     """
