@@ -25,6 +25,7 @@ PINS = [
     "tqdm==4.70.1",
     "mnist1d==0.0.2.post1",
     "scikit-learn==1.9.1",
+    "submitit==1.5.4",  # paper-repro[cluster]: the local/Slurm launchers and their tests
 ]
 TEST_PINS = ["pytest==9.2.0", "pytest-xdist==3.8.0", "hypothesis==6.170.15"]
 LINT_PINS = ["ruff==0.17.6"]
