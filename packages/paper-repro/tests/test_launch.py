@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import torch
 
-import paper_repro.train as train_mod
+import paper_repro.train.loop as train_mod
 from paper_repro import launch as launch_mod
 from paper_repro.cli import main
 from paper_repro.launch import ClusterOptions, TrainTask, launch
