@@ -169,14 +169,14 @@ class LBFGSGolden(torch.optim.Optimizer):
             x0 = self._flat_params()
             first = state.get("n_iter", 0) == 0
             trial = group["lr"] * (min(1.0, 1.0 / float(g.abs().sum())) if first else 1.0)
-            best_value, best_grad = value, g
+            best_step, best_value, best_grad = 0.0, value, g
 
             def phi(alpha: float) -> float:
-                nonlocal best_value, best_grad
+                nonlocal best_step, best_value, best_grad
                 self._set_flat_params(x0 + alpha * d)
                 _, f, grad = self._evaluate(closure, wd)
-                if f < best_value:  # the search's own rule for its best point
-                    best_value, best_grad = f, grad
+                if f < best_value or not math.isfinite(best_value):
+                    best_step, best_value, best_grad = alpha, f, grad
                 return f
 
             result = golden_section_search(
@@ -188,6 +188,9 @@ class LBFGSGolden(torch.optim.Optimizer):
             )
             search_evals, step_size = result.evaluations, result.step
             self._set_flat_params(x0 + step_size * d)
+            if step_size > 0 and step_size != best_step:  # only after non-finite losses
+                _, _, best_grad = self._evaluate(closure, wd)
+                search_evals += 1
             if step_size > 0:
                 s, y = step_size * d, best_grad - g
                 if float(y.dot(s)) > _CURVATURE_EPS:
