@@ -244,7 +244,7 @@ def test_bad_launcher_arguments(tmp_path: Path) -> None:
 
 
 def test_slurm_job_array_through_a_stand_in_sbatch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configs = [_config(init_seed=s) for s in range(3)]
     with pytest.raises(RuntimeError, match="needs a Slurm cluster"):
@@ -271,6 +271,14 @@ def test_slurm_job_array_through_a_stand_in_sbatch(
                  "--time=600", "--signal=USR2@"]:  # fmt: skip
         assert f"#SBATCH {line}" in script
     assert [r.state for r in collect_status(tmp_path / "runs")] == ["done"] + ["pending"] * 3
+    # the command line: the experiment's runs go to the array, the analyses wait for a rerun
+    out = tmp_path / "cli"
+    argv = ["run", "fig4", "--preset", "smoke", "--out", str(out), "--launcher", "submitit"]
+    assert main([*argv, "--slurm-partition", "short", "--max-parallel", "3"]) == 0
+    assert "#SBATCH --partition=short" in (tmp_path / "submitted.sh").read_text()
+    assert "submitted as Slurm job(s) 4242_0" in capsys.readouterr().err
+    assert not (out / "fig4" / "result.json").exists()
+    assert {r.state for r in collect_status(out / "runs")} == {"pending"}
 
 
 def test_planned_configs_are_the_runs_the_experiments_train(tmp_path: Path) -> None:
