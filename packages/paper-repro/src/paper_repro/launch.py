@@ -36,10 +36,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import files
 from ._validate import check_int
-from .run_status import CONFIG_FILE, run_status
-from .run_task import TrainTask, import_submitit, one_line, record_failure
+from .run_status import run_status
+from .run_task import TrainTask, import_submitit, one_line, queue_run, record_failure
 from .train import TrainConfig
 
 LAUNCHERS: tuple[str, ...] = ("sequential", "local", "submitit", "debug")
@@ -96,11 +95,8 @@ def pending_tasks(
         if key in seen:
             continue
         seen.add(key)
-        run_dir = Path(runs_dir) / key
-        state = run_status(run_dir).state if (run_dir / CONFIG_FILE).exists() else "new"
-        if state == "new":
-            files.write_json(config.to_dict(), run_dir / CONFIG_FILE)
-        elif state in ("done", "running"):
+        state = run_status(queue_run(config, runs_dir)).state
+        if state in ("done", "running"):
             (report.skipped if state == "done" else report.running).append(key)
             continue
         root = None if data_root is None else str(data_root)

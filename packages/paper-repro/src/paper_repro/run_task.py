@@ -22,7 +22,7 @@ from typing import Any
 
 from . import files
 from .data import load_dataset
-from .run_status import ERROR_FILE, TASK_FILE, run_status
+from .run_status import CONFIG_FILE, ERROR_FILE, TASK_FILE, run_status
 from .train import TrainConfig, train
 
 INSTALL_HINT = "pip install 'paper-repro[cluster]'"
@@ -46,6 +46,14 @@ def record_failure(run_dir: Path, message: str, detail: str = "") -> None:
     files.write_json(record, run_dir / ERROR_FILE)
 
 
+def queue_run(config: TrainConfig, runs_dir: Path) -> Path:
+    """Create ``config``'s run directory with its ``config.json`` (so ``status`` lists it)."""
+    run_dir = Path(runs_dir) / config.key()
+    if not (run_dir / CONFIG_FILE).exists():
+        files.write_json(config.to_dict(), run_dir / CONFIG_FILE)
+    return run_dir
+
+
 def _job_id() -> str | None:
     return os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID")
 
@@ -67,8 +75,7 @@ class TrainTask:
 
     def __call__(self) -> str:
         config = TrainConfig.from_dict(self.config)
-        run_dir = self.run_dir
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = queue_run(config, Path(self.runs_dir))
         (run_dir / ERROR_FILE).unlink(missing_ok=True)
         task = {
             "host": socket.gethostname(),
