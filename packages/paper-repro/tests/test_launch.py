@@ -60,9 +60,6 @@ def _run_files(run_dir: Path) -> dict[str, Any]:
         files[name] = torch.load(run_dir / name, weights_only=True)
     ckpt = files["checkpoint.pt"]
     ckpt["history"] = strip(json.loads(ckpt["history"]))
-    for group in ckpt["optimizer"]["param_groups"]:
-        # torch's load_state_dict adds this flag to rk_optim's groups on resume (numbers unchanged)
-        group.pop("differentiable", None)
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "checkpoint.pt", "config.json", "final.pt", "history.json", "init.pt"
     ]  # fmt: skip
