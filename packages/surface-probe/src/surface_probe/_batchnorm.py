@@ -29,10 +29,13 @@ __all__ = [
     "BNPolicy",
     "BatchNormState",
     "bn_parameter_names",
+    "configure",
     "has_running_stats",
+    "reset_running_stats",
     "resolve_policy",
     "running_stat_modules",
     "running_stat_names",
+    "set_training",
 ]
 
 BNPolicy: TypeAlias = Literal["recompute", "interpolate", "frozen", "batch", "none"]
@@ -93,15 +96,40 @@ def resolve_policy(bn: str, has_stats: bool) -> BNPolicy:
     return cast(BNPolicy, bn)
 
 
+def configure(model: nn.Module, policy: BNPolicy) -> list[_NormBase]:
+    """Put a private model copy in evaluation configuration for ``policy``; return its BN modules.
+
+    Every module goes to eval mode (dropout off). For ``recompute`` the BN momentum becomes ``None``
+    (cumulative average); for ``batch`` BN modules run in training mode without tracking, which
+    normalises with batch statistics and leaves the running buffers untouched.
+    """
+    model.eval()
+    modules = running_stat_modules(model)
+    for m in modules:
+        if policy == "recompute":
+            m.momentum = None
+        elif policy == "batch":
+            m.track_running_stats = False
+            m.train()
+    return modules
+
+
+def reset_running_stats(modules: list[_NormBase]) -> None:
+    """μ ← 0, σ² ← 1, batch counter ← 0 (in place, so flat-buffer views stay attached)."""
+    for m in modules:
+        m.reset_running_stats()
+
+
+def set_training(modules: list[_NormBase], training: bool) -> None:
+    """Switch only the BN modules between statistics estimation and use."""
+    for m in modules:
+        m.train(training)
+
+
 class BatchNormState:
     """The BN policy applied to a private model copy whose floating buffers are views of
-    ``flat_buffers``; ``stat_mask`` marks the running-statistics entries of that vector.
-
-    At construction every module goes to eval mode (dropout off); for ``recompute`` the BN
-    momentum becomes ``None`` (cumulative average); for ``batch`` BN modules run in training mode
-    without tracking, which normalises with batch statistics and leaves the running buffers
-    untouched.
-    """
+    ``flat_buffers`` (configured by :func:`configure`); ``stat_mask`` marks the
+    running-statistics entries of that vector."""
 
     def __init__(
         self, model: nn.Module, policy: BNPolicy, flat_buffers: Tensor, stat_mask: Tensor
@@ -110,14 +138,7 @@ class BatchNormState:
         self._flat = flat_buffers
         self._template = flat_buffers.clone()
         self._mask = stat_mask.to(flat_buffers.device)
-        model.eval()
-        self.modules = running_stat_modules(model)
-        for m in self.modules:
-            if policy == "recompute":
-                m.momentum = None
-            elif policy == "batch":
-                m.track_running_stats = False
-                m.train()
+        self.modules = configure(model, policy)
 
     def load(self, buffers: Tensor | None, calibrate: Callable[[], None]) -> None:
         """Set the point's floating ``buffers`` (None: keep the current ones) with the running
@@ -129,11 +150,9 @@ class BatchNormState:
             self._flat.copy_(torch.where(self._mask, self._template, buffers))
         if self.policy != "recompute":
             return
-        for m in self.modules:
-            m.reset_running_stats()  # in place, so flat-buffer views stay attached
-            m.train()
+        reset_running_stats(self.modules)
+        set_training(self.modules, True)
         try:
             calibrate()
         finally:
-            for m in self.modules:
-                m.eval()
+            set_training(self.modules, False)
