@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paper_repro.data import DataBundle, load_dataset, minibatch_order
+from paper_repro.data import DataBundle, MissingDataError, load_dataset, minibatch_order
 from paper_repro.data.cifar10 import MEAN, STD, TRAIN_FILES
 from paper_repro.data.text import build_vocab, encode, windows
 
@@ -116,7 +116,7 @@ def test_cifar10_accepts_the_batch_folder_itself(tmp_path: Path) -> None:
 
 
 def test_cifar10_errors_name_the_path(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="root"):
+    with pytest.raises(MissingDataError, match=r"root=DIR or download=True"):
         load_dataset("cifar10")
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match="nowhere"):
@@ -232,7 +232,7 @@ def test_ptb_round_trip(tmp_path: Path) -> None:
 
 
 def test_ptb_errors_name_the_path(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="root"):
+    with pytest.raises(MissingDataError, match=r"root=DIR$"):
         load_dataset("ptb")
     with pytest.raises(FileNotFoundError, match="absent"):
         load_dataset("ptb", root=tmp_path / "absent")

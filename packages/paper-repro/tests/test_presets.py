@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from paper_repro.data import MissingDataError
 from paper_repro.experiments import EXPERIMENTS, Context
 from paper_repro.models import count_parameters
 from paper_repro.optimizers import PAPER_LR_GRID
@@ -84,10 +85,10 @@ def test_paper_preset_uses_the_paper_networks() -> None:
 
 def test_paper_data_missing_gives_a_clear_error(tmp_path: Path) -> None:
     ctx = Context(preset=get_preset("paper"), out_dir=tmp_path)
-    with pytest.raises(ValueError, match="cifar10 needs root"):
+    with pytest.raises(MissingDataError, match="cifar10 needs the directory"):
         ctx.data("bn")
-    ctx = Context(preset=get_preset("paper", data_root=str(tmp_path / "nope")), out_dir=tmp_path)
-    with pytest.raises(FileNotFoundError, match="CIFAR-10 not found"):
+    ctx = Context(preset=get_preset("paper"), out_dir=tmp_path, data_root=tmp_path / "nope")
+    with pytest.raises(MissingDataError, match="CIFAR-10 not found"):
         ctx.data("bn")
 
 
@@ -95,7 +96,7 @@ def test_overrides_and_errors() -> None:
     p = get_preset("cpu", seeds=5, device="cpu", precision="bf16")
     assert (p.seeds, p.device, p.precision) == (5, "cpu", "bf16")
     assert p.config("bn", "adam", seed=1).precision == "bf16"
-    assert get_preset("paper", data_root="/d").setups["bn"].dataset_kwargs["root"] == "/d"
+    assert all("root" not in s.dataset_kwargs for s in get_preset("paper").setups.values())
     with pytest.raises(ValueError, match="unknown preset 'gpu'; presets: smoke, cpu, paper"):
         get_preset("gpu")
     with pytest.raises(ValueError, match="unknown role 'main'"):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,11 @@ import pytest
 import torch
 from torch import nn
 
-import paper_repro.train as train_mod
+import paper_repro.train.loop as train_mod
 from paper_repro import bench
 from paper_repro.data import DataBundle
 from paper_repro.device import resolve_device
+from paper_repro.files import RunFileError
 from paper_repro.optimizers import make_optimizer
 from paper_repro.train import RunResult, TrainConfig, train, train_epoch
 
@@ -322,3 +325,88 @@ def test_bench_table_runs() -> None:
     table = bench.run(epochs=1, repeats=1)
     assert "| full run (steps + eval + checkpoints) |" in table
     assert table.count("×") == 2
+
+
+def _killed_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epochs: int) -> Path:
+    """A run of ``_config()`` killed after ``epochs`` epochs; returns its run directory."""
+    with monkeypatch.context() as m:
+        _count_epochs(m, fail_at=epochs + 1)
+        with pytest.raises(KeyboardInterrupt):
+            train(_config(), tmp_path, data=DATA)
+    return tmp_path / _config().key()
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize(
+    ("spoil", "trained"),
+    [(("checkpoint.pt",), [2, 3, 4]), (("checkpoint.pt", "checkpoint.prev.pt"), [1, 2, 3, 4])],
+    ids=["last-checkpoint", "both-checkpoints"],
+)
+def test_corrupt_checkpoint_is_set_aside_and_the_run_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: tuple[str, ...], trained: list[int]
+) -> None:
+    unbroken = train(_config(), tmp_path / "unbroken", data=DATA)
+    run_dir = _killed_after(tmp_path, monkeypatch, epochs=2)
+    assert torch.load(run_dir / "checkpoint.prev.pt", weights_only=True)["epoch"] == 1
+    originals = {name: (run_dir / name).read_bytes() for name in spoil}
+    for name in spoil:
+        _truncate(run_dir / name)
+    calls = _count_epochs(monkeypatch)
+    with pytest.warns(RuntimeWarning, match=r"checkpoint(\.prev)?\.pt: is not a readable") as got:
+        resumed = train(_config(), tmp_path, data=DATA)
+    assert len(got) == len(spoil)
+    assert calls == trained
+    assert _same_state(resumed.final_state, unbroken.final_state)
+    assert _strip_seconds(resumed.history) == _strip_seconds(unbroken.history)
+    for name, original in originals.items():  # set aside, not deleted
+        assert (run_dir / f"{name}.corrupt").read_bytes() == original[: len(original) // 2]
+    assert not (run_dir / "checkpoint.prev.pt").exists()  # finished: the spare is dropped
+
+
+def test_checkpoint_of_another_model_is_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = _killed_after(tmp_path, monkeypatch, epochs=1)
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    ckpt["model"] = {"weight": torch.zeros(3)}
+    torch.save(ckpt, run_dir / "checkpoint.pt")
+    calls = _count_epochs(monkeypatch)
+    with pytest.warns(RuntimeWarning, match="restarting the run from its initial weights"):
+        resumed = train(_config(), tmp_path, data=DATA)
+    assert calls == [1, 2, 3, 4]
+    assert _same_state(resumed.final_state, train(_config(), tmp_path / "b", data=DATA).final_state)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("history.json", "is not valid JSON"),
+        ("final.pt", "is not a readable checkpoint"),
+        ("init.pt", "is empty"),
+    ],
+)
+def test_unreadable_file_of_a_finished_run_is_named(
+    tmp_path: Path, name: str, problem: str
+) -> None:
+    run_dir = train(_config(schedule="sgd:1", epochs=1), tmp_path, data=DATA).run_dir
+    path = run_dir / name
+    path.write_bytes(b"" if name == "init.pt" else path.read_bytes()[:20])
+    with pytest.raises(RunFileError) as exc:
+        train(_config(schedule="sgd:1", epochs=1), tmp_path, data=DATA)
+    assert str(exc.value).startswith(f"{path}: {problem}")
+    assert "\n" not in str(exc.value)
+
+
+def test_run_files_honour_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        result = train(_config(schedule="sgd:1", epochs=1), tmp_path, data=DATA)
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in result.run_dir.iterdir()}
+    assert modes == dict.fromkeys(
+        ["config.json", "init.pt", "checkpoint.pt", "history.json", "final.pt"], 0o640
+    )

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import DataBundle, load_dataset
+from .seeding import cpu_generator
 from .train import TrainConfig, build_initial_model, train
 
 
@@ -47,7 +48,7 @@ def bare_loop(config: TrainConfig, data: DataBundle, lr: float) -> tuple[float, 
     tic = time.perf_counter()
     model = build_initial_model(config)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum)
-    gen = torch.Generator().manual_seed(config.data_seed)
+    gen = cpu_generator(config.data_seed)
     n = data.train_x.shape[0]
     eval_bs = max(config.batch_size, 256)
     step_seconds = 0.0

@@ -1,9 +1,12 @@
 """Command line: ``python -m paper_repro run|report|list``.
 
 run EXPERIMENT|all --preset smoke|cpu|paper --out DIR [--device auto|cpu|cuda]
-    [--precision fp32|bf16] [--seeds N] [--data-root PATH] [--only-train]
+    [--precision fp32|bf16] [--seeds N] [--data-root PATH] [--download] [--only-train]
 report --out DIR      DIR/report.md and DIR/report.html from the saved results
 list                  experiments and presets
+
+Every error is one line naming the flag or the file at fault (exit code 2). ``DIR/preset.json``
+is written only once the preset and its data are known to be good.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import checkpoint
-from .device import PRECISIONS
-from .presets import PRESETS, get_preset
+from . import files
+from .data import MissingDataError
+from .device import PRECISIONS, resolve_device
+from .presets import PRESETS, Preset, get_preset
+
+if TYPE_CHECKING:
+    from .experiments import Context
 
 
 def _positive(text: str) -> int:
@@ -56,7 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--precision", choices=PRECISIONS, default=None, help="default: the preset's")
     run.add_argument("--seeds", type=_positive, default=None, help="default: the preset's")
-    run.add_argument("--data-root", default=None, help="directory holding CIFAR-10 (paper preset)")
+    run.add_argument(
+        "--data-root",
+        type=_absolute_path,
+        default=None,
+        help="directory holding cifar-10-batches-py/ (paper preset)",
+    )
+    run.add_argument(
+        "--download",
+        action="store_true",
+        help="download missing data sets into --data-root (connected machines)",
+    )
     run.add_argument("--only-train", action="store_true", help="train the runs, skip the probes")
     report = sub.add_parser("report", help="write DIR/report.md and DIR/report.html")
     report.add_argument("--out", type=Path, required=True)
@@ -64,29 +82,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .experiments import EXPERIMENTS, Context, run_experiment
+def _absolute_path(text: str) -> Path:
+    """``~`` expanded, made absolute, ``..`` and trailing slashes gone: one spelling per folder."""
+    return Path(text).expanduser().resolve()
 
-    preset = get_preset(
-        args.preset,
-        seeds=args.seeds,
-        device=args.device,
-        precision=args.precision,
-        data_root=args.data_root,
-    )
-    out: Path = args.out
+
+def _check_out_dir(out: Path) -> None:
+    """Raise ``ValueError`` naming ``--out`` unless ``out`` is or can become a writable folder."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a directory")
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"--out {out}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {existing} is not writable")
+
+
+def _check_same_preset(out: Path, preset: Preset) -> None:
+    """Raise ``ValueError`` if ``out/preset.json`` records another preset configuration."""
     saved = out / "preset.json"
-    if saved.exists():
-        previous = json.loads(saved.read_text())
-        if previous != json.loads(json.dumps(preset.to_dict())):
-            print(
-                f"error: {out} holds runs of a different preset configuration "
-                f"({previous.get('name')!r}); use a new --out directory",
-                file=sys.stderr,
-            )
-            return 2
-    checkpoint.save_json(preset.to_dict(), saved)
-    ctx = Context(preset=preset, out_dir=out, only_train=args.only_train)
+    if not saved.exists():
+        return
+    previous = files.read_json(saved)
+    if previous != json.loads(json.dumps(preset.to_dict())):
+        name = previous.get("name") if isinstance(previous, dict) else None
+        raise ValueError(
+            f"{out} holds runs of a different preset configuration ({name!r}); "
+            "use a new --out directory"
+        )
+
+
+def _check_data(ctx: Context) -> None:
+    """Load every data set of the preset once (the experiments reuse them); missing files are
+    reported with the command line's flags."""
+    try:
+        for role in ctx.preset.setups:
+            ctx.data(role)
+    except MissingDataError as exc:
+        fetch = " (or add --download on a connected machine)" if exc.can_download else ""
+        raise ValueError(f"{exc.problem}; pass --data-root DIR{fetch}") from None
+
+
+def _context(args: argparse.Namespace) -> Context:
+    """The run's :class:`Context` once the flags, ``--out`` and the data are known to be good;
+    ``preset.json`` is written last."""
+    from .experiments import Context
+
+    if args.device is not None:
+        try:
+            resolve_device(args.device)
+        except ValueError as exc:
+            raise ValueError(f"--device: {exc}") from None
+    preset = get_preset(args.preset, seeds=args.seeds, device=args.device, precision=args.precision)
+    out: Path = args.out
+    _check_out_dir(out)
+    _check_same_preset(out, preset)
+    ctx = Context(
+        preset=preset,
+        out_dir=out,
+        only_train=args.only_train,
+        data_root=args.data_root,
+        download=args.download,
+    )
+    _check_data(ctx)
+    files.write_json(preset.to_dict(), out / "preset.json")
+    return ctx
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .experiments import EXPERIMENTS, run_experiment
+
+    ctx = _context(args)
+    out = ctx.out_dir
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     tic = time.perf_counter()
     for name in names:
@@ -101,6 +168,8 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file, not a directory")
     md, html = write_report(args.out)
     print(f"wrote {md} and {html}")
     return 0
@@ -130,4 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list()
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a disk that fills up or turns read-only mid-run
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -15,6 +15,8 @@ import re
 import torch
 from torch import nn
 
+from .seeding import cpu_generator
+
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NORMAL = re.compile(rf"^normal\(\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)$")
 
@@ -46,7 +48,7 @@ def init_weights(model: nn.Module, scheme: str, *, seed: int) -> None:
     if params is None:
         return
     mean, std = params
-    generator = torch.Generator().manual_seed(seed)
+    generator = cpu_generator(seed)
     for p in model.parameters():
         draw = torch.empty(p.shape, dtype=p.dtype).normal_(mean, std, generator=generator)
         p.copy_(draw)

@@ -329,12 +329,9 @@ def get_preset(
     seeds: int | None = None,
     device: str | None = None,
     precision: str | None = None,
-    data_root: str | None = None,
 ) -> Preset:
-    """Preset ``name`` with the command-line overrides applied.
-
-    ``data_root`` is passed as ``root=`` to the data sets that read files (CIFAR-10).
-    """
+    """Preset ``name`` with the command-line overrides applied. Where the data files live is not
+    part of a preset (nor of any run's key): see ``experiments.Context.data_root``."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
     preset = PRESETS[name]
@@ -345,13 +342,6 @@ def get_preset(
         changes["device"] = device
     if precision is not None:
         changes["precision"] = precision
-    if data_root is not None:
-        changes["setups"] = {
-            role: dataclasses.replace(s, dataset_kwargs={**s.dataset_kwargs, "root": data_root})
-            if s.dataset == "cifar10"
-            else s
-            for role, s in preset.setups.items()
-        }
     return dataclasses.replace(preset, **changes) if changes else preset
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import files
 from .claims import CLAIMS, NOT_RUN, judge
 from .experiments import EXPERIMENTS
 from .experiments.context import load_result
@@ -38,7 +37,7 @@ def build(out_dir: Path) -> list[Block]:
     """The report's blocks for the reproduction in ``out_dir``."""
     out_dir = Path(out_dir)
     preset_path = out_dir / "preset.json"
-    preset: dict[str, Any] = json.loads(preset_path.read_text()) if preset_path.exists() else {}
+    preset: dict[str, Any] = files.read_json(preset_path) if preset_path.exists() else {}
     results = {name: load_result(out_dir, name) for name in EXPERIMENTS}
     numbers = {name: None if r is None else r["numbers"] for name, r in results.items()}
     verdicts = {c.id: judge(c, numbers[c.experiment]) for c in CLAIMS}
@@ -210,14 +209,6 @@ def write_report(out_dir: Path) -> tuple[Path, Path]:
         raise FileNotFoundError(f"--out directory {out_dir} does not exist; run experiments first")
     blocks = build(out_dir)
     md, page = out_dir / "report.md", out_dir / "report.html"
-    _write_text(md, to_markdown(blocks))
-    _write_text(page, to_html(blocks))
+    files.write_text(md, to_markdown(blocks))
+    files.write_text(page, to_html(blocks))
     return md, page
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace`` (atomic)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)

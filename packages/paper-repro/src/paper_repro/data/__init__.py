@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from paper_repro._registry import call_registered
-from paper_repro.data.bundle import DataBundle, Task
+from paper_repro.data.bundle import DataBundle, MissingDataError, Task
 from paper_repro.data.cifar10 import load_cifar10
 from paper_repro.data.digits import load_digits
 from paper_repro.data.fashion_mnist import load_fashion_mnist
@@ -57,6 +57,7 @@ def load_dataset(
 __all__ = [
     "DATASETS",
     "DataBundle",
+    "MissingDataError",
     "Task",
     "epoch_generator",
     "load_dataset",

@@ -10,6 +10,20 @@ import torch
 Task = Literal["classification", "language_model"]
 
 
+class MissingDataError(FileNotFoundError):
+    """A data set's files are not where the caller said, or no place was given.
+
+    ``problem`` says what is missing; the message adds how to say where the files are in Python
+    (``root=``, ``download=True``) — the command line words it with its own flags.
+    """
+
+    def __init__(self, problem: str, *, can_download: bool) -> None:
+        hint = "pass root=DIR" + (" or download=True" if can_download else "")
+        super().__init__(f"{problem}; {hint}")
+        self.problem = problem
+        self.can_download = can_download
+
+
 @dataclass(frozen=True)
 class DataBundle:
     """Train and test tensors of one data set.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from paper_repro.data.bundle import DataBundle
+from paper_repro.data.bundle import DataBundle, MissingDataError
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -114,7 +114,9 @@ def load_cifar10(*, root: str | Path | None = None, download: bool = False) -> D
     No augmentation is applied (cifar.torch trained with random horizontal flips).
     """
     if root is None:
-        raise ValueError("cifar10 needs root=, the directory holding cifar-10-batches-py/")
+        raise MissingDataError(
+            "cifar10 needs the directory holding cifar-10-batches-py/", can_download=True
+        )
     root = Path(root)
     directory = _batch_dir(root) if root.is_dir() else None
     if directory is None and download:
@@ -128,9 +130,9 @@ def load_cifar10(*, root: str | Path | None = None, download: bool = False) -> D
         directory = _batch_dir(root)
     if directory is None:
         where = root if root.is_dir() else f"{root} (no such directory)"
-        raise FileNotFoundError(
-            f"CIFAR-10 not found in {where}: expected {root / FOLDER / TEST_FILE}; "
-            "pass download=True to fetch it"
+        raise MissingDataError(
+            f"CIFAR-10 not found in {where}: expected {root / FOLDER / TEST_FILE}",
+            can_download=True,
         )
     train = [read_batch(directory / name) for name in TRAIN_FILES]
     test_images, test_labels = read_batch(directory / TEST_FILE)

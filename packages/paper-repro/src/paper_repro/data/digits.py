@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from paper_repro._validate import check_fraction, check_int
 from paper_repro.data._normalize import standardize
 from paper_repro.data.bundle import DataBundle
+from paper_repro.seeding import cpu_generator
 
 
 def load_digits(
@@ -37,7 +38,7 @@ def load_digits(
     n_test = round(n * test_fraction)
     if not 0 < n_test < n:
         raise ValueError(f"test_fraction={test_fraction!r} leaves an empty split of {n} images")
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    perm = torch.randperm(n, generator=cpu_generator(seed))
     train_idx, test_idx = perm[: n - n_test], perm[n - n_test :]
     train_x, test_x, mean, std = standardize(x[train_idx], x[test_idx])
     if image_size is not None:

@@ -7,15 +7,14 @@ downloads and writes a pickle into the working directory and is never used here)
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-import numpy as np
 import torch
 
 from paper_repro._validate import check_fraction, check_int
 from paper_repro.data._normalize import standardize
 from paper_repro.data.bundle import DataBundle
+from paper_repro.seeding import legacy_rngs_kept
 
 _FIXED_ARGS = ("seed", "url")
 
@@ -51,12 +50,8 @@ def load_mnist1d(*, seed: int = 0, **overrides: Any) -> DataBundle:
     args.seed = seed
 
     # make_dataset seeds and draws from the legacy global RNGs; put them back as they were.
-    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
-    try:
+    with legacy_rngs_kept():
         raw = mnist1d.data.make_dataset(args)
-    finally:
-        np.random.set_state(np_state)  # noqa: NPY002
-        random.setstate(py_state)
 
     train_x, test_x, mean, std = standardize(
         torch.as_tensor(raw["x"], dtype=torch.float32),

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from paper_repro._validate import check_int
+from paper_repro.seeding import cpu_generator, derive_seed
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """CPU ``torch.Generator`` seeded from ``(seed, epoch)`` only.
 
-    The two integers are mixed by NumPy's ``SeedSequence`` (a hash, so nearby pairs give unrelated
-    streams and distinct pairs never share a seed by simple arithmetic coincidence).
+    The two integers are mixed by :func:`paper_repro.seeding.derive_seed`.
     """
     check_int("seed", seed, minimum=0)
     check_int("epoch", epoch, minimum=0)
-    (state,) = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)
-    generator = torch.Generator(device="cpu")
-    generator.manual_seed(int(state))
-    return generator
+    return cpu_generator(derive_seed(seed, epoch))
 
 
 def minibatch_order(

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from paper_repro._validate import check_fraction, check_int
-from paper_repro.data.bundle import DataBundle
+from paper_repro.data.bundle import DataBundle, MissingDataError
 
 EOS = "<eos>"
 UNK = "<unk>"
@@ -154,10 +154,14 @@ def load_ptb(
     ``heldout`` chooses which of ``"test"`` and ``"valid"`` becomes ``test_x``/``test_y``.
     """
     if root is None:
-        raise ValueError("ptb needs root=, the directory holding ptb.{train,valid,test}.txt")
+        raise MissingDataError(
+            "ptb needs the directory holding ptb.{train,valid,test}.txt", can_download=False
+        )
     directory = Path(root)
     if not directory.is_dir():
-        raise FileNotFoundError(f"Penn Treebank root directory not found: {directory}")
+        raise MissingDataError(
+            f"Penn Treebank root directory not found: {directory}", can_download=False
+        )
     if heldout not in ("test", "valid"):
         raise ValueError(f"heldout must be 'test' or 'valid', got {heldout!r}")
     train = read_ptb_lines(directory / PTB_FILES["train"])

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import checkpoint
+from .. import files
 from ..data import DataBundle, load_dataset
 from ..presets import Preset
 from ..train import RunResult, TrainConfig, build_initial_model, train
@@ -40,6 +40,8 @@ class Context:
 
     ``only_train`` makes experiments stop after their training runs (no probes, no result).
     ``train_calls`` counts the runs actually trained (not loaded) by this context.
+    ``data_root`` and ``download`` go to the data sets that read files (CIFAR-10): where the
+    files live changes no number, so it is in no run's key and not in ``preset.json``.
     """
 
     preset: Preset
@@ -47,6 +49,8 @@ class Context:
     only_train: bool = False
     progress: bool | None = None
     train_calls: int = 0
+    data_root: Path | None = None
+    download: bool = False
     _data: dict[str, DataBundle] = field(default_factory=dict, repr=False)
 
     @property
@@ -66,7 +70,9 @@ class Context:
         """``load_dataset(dataset, **kwargs)``, loaded once per context."""
         key = json.dumps([dataset, dict(kwargs)], sort_keys=True)
         if key not in self._data:
-            self._data[key] = load_dataset(dataset, **dict(kwargs))
+            self._data[key] = load_dataset(
+                dataset, root=self.data_root, download=self.download, **dict(kwargs)
+            )
         return self._data[key]
 
     def run(self, config: TrainConfig) -> RunResult:
@@ -132,7 +138,7 @@ def load_result(out_dir: Path, name: str) -> dict[str, Any] | None:
     path = result_path(out_dir, name)
     if not path.exists():
         return None
-    loaded: dict[str, Any] = json.loads(path.read_text())
+    loaded: dict[str, Any] = files.read_json(path)
     return loaded
 
 
@@ -147,7 +153,7 @@ def save_result(
         "figures": list(figures),
         "numbers": to_builtin(numbers),
     }
-    checkpoint.save_json(record, result_path(ctx.out_dir, name))
+    files.write_json(record, result_path(ctx.out_dir, name))
     return record
 
 
@@ -156,10 +162,8 @@ def save_figure(ctx: Context, name: str, stem: str, fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     path = ctx.experiment_dir(name) / f"{stem}.png"
-    tmp = path.with_name(f".{stem}.tmp.png")
-    fig.savefig(tmp, dpi=90, bbox_inches="tight")
+    files.write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=90, bbox_inches="tight"))
     plt.close(fig)
-    tmp.replace(path)
     return f"{name}/{stem}.png"
 
 
