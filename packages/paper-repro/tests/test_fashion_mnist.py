@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paper_repro.data import fashion_mnist, load_dataset
+from paper_repro.data import MissingDataError, fashion_mnist, load_dataset
 from paper_repro.data.fashion_mnist import FILES, locate
 from paper_repro.data.idx import read_idx
 
@@ -140,7 +140,7 @@ def test_data_root_layouts(tmp_path: Path, no_debian: Path, sub: str) -> None:
 def test_incomplete_folder_is_skipped(tmp_path: Path, no_debian: Path) -> None:
     write_fashion(tmp_path / "root")
     (tmp_path / "root" / f"{FILES['test'][1]}.gz").unlink()
-    with pytest.raises(FileNotFoundError, match="Fashion-MNIST not found"):
+    with pytest.raises(MissingDataError, match="Fashion-MNIST not found"):
         locate(tmp_path / "root")
 
 
@@ -151,14 +151,15 @@ def test_missing_data_says_what_to_do_and_never_downloads_unasked(
         raise AssertionError("downloaded without download=True")
 
     monkeypatch.setattr(fashion_mnist, "_download", forbidden)
-    with pytest.raises(FileNotFoundError) as info:
+    with pytest.raises(MissingDataError) as info:
         load_dataset("fashion_mnist", root=tmp_path / "root")
     message = str(info.value)
     assert "\n" not in message
     for hint in (str(tmp_path / "root"), str(no_debian), "apt-get install dataset-fashion-mnist",
-                 "--data-root", "download"):  # fmt: skip
+                 "root=DIR or download=True"):  # fmt: skip
         assert hint in message
-    with pytest.raises(ValueError, match="needs a folder to download into: --data-root"):
+    assert info.value.can_download
+    with pytest.raises(MissingDataError, match=r"needs a folder to download into; pass root=DIR$"):
         load_dataset("fashion_mnist", download=True)
 
 

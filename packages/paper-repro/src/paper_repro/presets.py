@@ -441,6 +441,7 @@ def lstm_tier(data_root: str | Path | None = None) -> Preset:
         setups=dict.fromkeys(ROLES, setup),
         epochs=6,
         batch_size=20,
+        lr={**PAPER_RATES, "adam": 0.002, "adam_rk2": 0.004},
         optimizers=FASHION_OPTIMIZERS,
         quad=FASHION_OPTIMIZERS,
         seeds=2,

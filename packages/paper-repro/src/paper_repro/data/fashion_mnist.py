@@ -8,7 +8,7 @@ The four IDX files (:data:`FILES`, plain or ``.gz``) are read by our own reader
 2. :data:`DEBIAN_DIR`, where the Debian package ``dataset-fashion-mnist`` installs them;
 3. only when ``download=True``: torchvision's download into ``root`` (a connected machine).
 
-Otherwise a one-line ``FileNotFoundError`` says where it looked and what to do.
+Otherwise a one-line :class:`MissingDataError` says where it looked and what to do.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from paper_repro._validate import check_int
 from paper_repro.data._normalize import standardize
-from paper_repro.data.bundle import DataBundle
+from paper_repro.data.bundle import DataBundle, MissingDataError
 from paper_repro.data.idx import read_idx
 
 FILES: dict[str, tuple[str, str]] = {
@@ -90,18 +90,18 @@ def locate(root: str | Path | None = None, download: bool = False) -> dict[str, 
             return found
     if download:
         if root is None:
-            raise ValueError(
-                "downloading Fashion-MNIST needs a folder to download into: --data-root"
+            raise MissingDataError(
+                "downloading Fashion-MNIST needs a folder to download into", can_download=False
             )
         _download(Path(root))
         found = find_files(Path(root))
         if found is not None:
             return found
-    raise FileNotFoundError(
+    raise MissingDataError(
         f"Fashion-MNIST not found in {' or '.join(str(d) for d in searched)}: install it with "
-        f"`apt-get install {DEBIAN_PACKAGE}` (Debian), put the four IDX files "
-        f"({FILES['train'][0]}[.gz] ...) under --data-root, or allow a download on a connected "
-        "machine (download=True)"
+        f"`apt-get install {DEBIAN_PACKAGE}` (Debian) or put its four IDX files "
+        f"({FILES['train'][0]}[.gz], ...) in a folder",
+        can_download=True,
     )
 
 
