@@ -243,3 +243,20 @@ def test_bundle_errors_name_the_argument_or_file(tmp_path: Path, no_debian: Path
     write(tmp_path / f"{FILES['train'][0]}.gz", idx_file(np.zeros((4, 28, 27), dtype=np.uint8)))
     with pytest.raises(ValueError, match=r"train-images-idx3-ubyte.gz: expected uint8 images"):
         load_dataset("fashion_mnist", root=tmp_path)
+
+
+def test_cli_without_fashion_mnist_names_the_flags_and_the_package(
+    tmp_path: Path, no_debian: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paper_repro.cli import main
+
+    out = tmp_path / "out"
+    argv = ["run", "table1", "--preset", "fashion_demo", "--out", str(out), "--device", "cpu"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Fashion-MNIST not found in ")
+    assert err.count("\n") == 1
+    for hint in ("apt-get install dataset-fashion-mnist", "--data-root", "--download"):
+        assert hint in err
+    assert "root=" not in err
+    assert not out.exists()
