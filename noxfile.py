@@ -28,6 +28,7 @@ PINS = [
     "tqdm==4.70.1",
     "mnist1d==0.0.2.post1",
     "scikit-learn==1.9.1",
+    "submitit==1.5.4",  # paper-repro[cluster]: the local/Slurm launchers and their tests
 ]
 TEST_PINS = ["pytest==9.2.0", "pytest-xdist==3.8.0", "hypothesis==6.170.15"]
 LINT_PINS = ["ruff==0.17.6"]
@@ -41,7 +42,7 @@ PACKAGES = [
     "-e",
     "packages/rk-optim",
     "-e",
-    "packages/surface-probe[plot]",
+    "packages/surface-probe[plot,maps]",
     "-e",
     "packages/paper-repro",
 ]
@@ -105,11 +106,15 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    install_workspace(session, "loss-landscapes==3.0.6")
+    install_workspace(
+        session, "loss-landscapes==3.0.6", "pyhessian==0.1", "curvlinops-for-pytorch==3.0.1"
+    )
     session.run("python", "packages/rk-optim/benchmarks/bench_rk_optim.py", *session.posargs)
     session.run(
         "python", "packages/surface-probe/benchmarks/bench_surface_probe.py", *session.posargs
     )
+    session.run("python", "packages/surface-probe/benchmarks/bench_paths.py")
+    session.run("python", "packages/surface-probe/benchmarks/bench_curvature.py")
     session.run("python", "-m", "paper_repro.bench", *session.posargs)
 
 

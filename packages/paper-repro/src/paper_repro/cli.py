@@ -4,6 +4,7 @@ run EXPERIMENT|all --preset smoke|cpu|paper --out DIR [--device auto|cpu|cuda]
     [--precision fp32|bf16] [--seeds N] [--data-root PATH] [--download] [--only-train]
 report --out DIR      DIR/report.md and DIR/report.html from the saved results
 list                  experiments and presets
+status --out DIR      runs done / running / failed / pending (see paper_repro.launch_cli)
 
 Every error is one line naming the flag or the file at fault (exit code 2). ``DIR/preset.json``
 is written only once the preset and its data are known to be good.
@@ -23,6 +24,13 @@ from typing import TYPE_CHECKING
 from . import files
 from .data import MissingDataError
 from .device import PRECISIONS, resolve_device
+from .launch_cli import (
+    add_launch_arguments,
+    add_status_parser,
+    launch_runs,
+    planned_configs,
+    status_command,
+)
 from .presets import PRESETS, Preset, get_preset
 
 if TYPE_CHECKING:
@@ -76,9 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="download missing data sets into --data-root (connected machines)",
     )
     run.add_argument("--only-train", action="store_true", help="train the runs, skip the probes")
+    add_launch_arguments(run)
     report = sub.add_parser("report", help="write DIR/report.md and DIR/report.html")
     report.add_argument("--out", type=Path, required=True)
     sub.add_parser("list", help="list experiments and presets")
+    add_status_parser(sub)
     return parser
 
 
@@ -155,6 +165,10 @@ def _run(args: argparse.Namespace) -> int:
     ctx = _context(args)
     out = ctx.out_dir
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    if args.launcher != "sequential":
+        code = launch_runs(args, planned_configs(ctx.preset, out, names), ctx)
+        if code is not None:
+            return code
     tic = time.perf_counter()
     for name in names:
         run_experiment(ctx, name)
@@ -196,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "status":
+            return status_command(args)
         return _list()
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

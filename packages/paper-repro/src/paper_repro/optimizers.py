@@ -10,6 +10,9 @@ Every optimizer minimises ``L(θ)`` with the stochastic gradient ``g_t = ∇L_B(
 * ``adam``      ``torch.optim.Adam`` defaults (β = (0.9, 0.999), ε = 1e-8)
 * ``midpoint``, ``heun``, ``ralston``  second-order Runge–Kutta on θ' = −g (``rk_optim``)
 * ``adam_rk2``  Adam fed the Heun-averaged gradient (``rk_optim.AdamRK2``)
+* ``lbfgs_golden``  L-BFGS with a golden-section line search (Yu & Morozov's quasi-Newton
+  comparator, :class:`paper_repro.quasi_newton.LBFGSGolden`; ``lr`` = first trial step, meant for
+  full-batch training: ``batch_size`` = the training-set size)
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Iterable
 import torch
 
 import rk_optim
+
+from .quasi_newton import LBFGSGolden
 
 OPTIMIZERS: tuple[str, ...] = (
     "sgd",
@@ -32,6 +37,12 @@ OPTIMIZERS: tuple[str, ...] = (
     "ralston",
     "adam_rk2",
 )
+"""The paper's optimizers (every one has a learning-rate grid in :data:`PAPER_LR_GRID`)."""
+
+COMPANION_OPTIMIZERS: tuple[str, ...] = ("lbfgs_golden",)
+"""Optimizers of the companion papers, outside Im et al.'s study and grids."""
+
+KNOWN_OPTIMIZERS: tuple[str, ...] = (*OPTIMIZERS, *COMPANION_OPTIMIZERS)
 """Every optimizer name :func:`make_optimizer` accepts."""
 
 RK_OPTIMIZERS: frozenset[str] = frozenset({"midpoint", "heun", "ralston", "adam_rk2"})
@@ -61,7 +72,8 @@ PAPER_LR_GRID: dict[str, tuple[float, ...]] = {
 """The paper's learning-rate grid per optimizer (§3.4)."""
 
 DEFAULT_LR: dict[str, float] = {
-    name: (grid[1] if len(grid) > 1 else grid[0]) for name, grid in PAPER_LR_GRID.items()
+    **{name: (grid[1] if len(grid) > 1 else grid[0]) for name, grid in PAPER_LR_GRID.items()},
+    "lbfgs_golden": 1.0,  # the line search's first trial step, natural for a quasi-Newton d
 }
 """Default learning rate per optimizer: the second-largest value of its paper grid (η = 1 for
 Adadelta)."""
@@ -69,8 +81,9 @@ Adadelta)."""
 
 def check_optimizer_name(name: str) -> None:
     """Raise ``ValueError`` naming the known optimizers when ``name`` is not one of them."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; known optimizers: {', '.join(OPTIMIZERS)}")
+    if name not in KNOWN_OPTIMIZERS:
+        known = ", ".join(KNOWN_OPTIMIZERS)
+        raise ValueError(f"unknown optimizer {name!r}; known optimizers: {known}")
 
 
 def make_optimizer(
@@ -81,7 +94,7 @@ def make_optimizer(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
 ) -> torch.optim.Optimizer:
-    """Build optimizer ``name`` (one of :data:`OPTIMIZERS`) over ``params``.
+    """Build optimizer ``name`` (one of :data:`KNOWN_OPTIMIZERS`) over ``params``.
 
     ``momentum`` is used by ``sgdm`` only; ``weight_decay`` is passed to every optimizer.
     """
@@ -103,6 +116,8 @@ def make_optimizer(
         return torch.optim.Adadelta(params, lr=lr, weight_decay=weight_decay)
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "lbfgs_golden":
+        return LBFGSGolden(params, lr=lr, weight_decay=weight_decay)
     if name == "adam_rk2":
         return rk_optim.AdamRK2(params, lr=lr, weight_decay=weight_decay)
     rk_class = {"midpoint": rk_optim.Midpoint, "heun": rk_optim.Heun, "ralston": rk_optim.Ralston}

@@ -3,7 +3,8 @@ gradient flow dθ/dt = −∇L(θ) (Im, Tao & Branson 2016, appendix A.3)."""
 
 from .adam_rk2 import AdamRK2
 from .batchnorm import bn_stats_from_first_stage, freeze_bn_stats
-from .runge_kutta import Heun, Midpoint, Ralston, RungeKutta, StageLoopOptimizer
+from .runge_kutta import Heun, Midpoint, Ralston, RungeKutta
+from .stage_loop import StageLoopOptimizer
 from .tableau import EULER, HEUN, MIDPOINT, RALSTON, RK3, RK4, ButcherTableau
 
 __version__ = "0.1.0"

@@ -23,8 +23,8 @@ from torch import Tensor
 from torch.optim.adam import adam
 from torch.optim.optimizer import _get_scalar_dtype
 
-from . import _ops
-from .runge_kutta import StageLoopOptimizer, _check_hyper
+from .hyper import shared_defaults
+from .stage_loop import GroupStep, StageLoopOptimizer
 from .tableau import HEUN, ButcherTableau
 
 __all__ = ["AdamRK2"]
@@ -35,23 +35,26 @@ class AdamRK2(StageLoopOptimizer):
 
     Args:
         params: parameters or param groups.
-        lr: Adam's learning rate, also the probe step of the stages.
+        lr: Adam's learning rate, also the probe step of the stages (float or 1-element tensor).
         betas: (β1, β2) moment coefficients (OneCycleLR ``cycle_momentum`` drives β1).
         eps: Adam's denominator epsilon.
         weight_decay: Adam's (coupled) L2 term, added once to ḡ at θ.
         tableau: explicit :class:`ButcherTableau` for the stages (default ``HEUN``).
         maximize: ascend (probes move along +∇L; ``p.grad`` holds −ḡ after a step).
         foreach: multi-tensor path (True) or for-loop (False) for the stages and Adam.
-        fused: torch's fused Adam kernel for the final update; None uses it when ``foreach`` is
-            None and every parameter is a real floating tensor on CPU or CUDA (fastest measured).
+        fused: torch's fused Adam kernel for the final update (real floating parameters on a
+            supported device, checked at construction); None uses it when ``foreach`` is None
+            and every parameter is a real floating tensor on CPU or CUDA (fastest measured).
+        capturable, differentiable: only False is supported (True raises ValueError).
     """
 
     _weight_decay_in_stages = False
+    _fused_by_default = True
 
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float = 1e-3,
+        lr: float | Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
@@ -60,68 +63,67 @@ class AdamRK2(StageLoopOptimizer):
         maximize: bool = False,
         foreach: bool | None = None,
         fused: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
     ) -> None:
-        _check_hyper("lr", lr)
-        if fused and foreach:
-            raise ValueError("AdamRK2: fused=True and foreach=True cannot be set together")
-        _check_hyper("eps", eps)
-        _check_hyper("weight_decay", weight_decay)
-        if len(betas) != 2 or not all(0.0 <= float(x) < 1.0 for x in betas):
-            raise ValueError(f"Invalid betas: {betas!r} (need two values in [0, 1))")
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,
-            "fused": fused,
-        }
+        defaults = shared_defaults(
+            lr, weight_decay, maximize, foreach, fused, capturable, differentiable
+        )
+        defaults.update(betas=tuple(betas), eps=eps)
         super().__init__(params, defaults, tableau)
 
-    def _base_update(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        theta0: list[Tensor],
-        gbar: list[Tensor],
-        foreach: bool,
-    ) -> None:
-        """Restore θ from its saved copy, then one Adam update with gradient ḡ
-        (torch.optim.adam.adam; the fused kernel unless ``foreach`` or ``fused=False`` was set)."""
-        if theta0:
-            _ops.copy_(params, theta0, foreach)
-        fused = group["fused"]
-        if fused is None:
-            fused = group["foreach"] is None and all(
-                p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params
-            )
+    def _check_group(self, group: dict[str, Any], where: str) -> None:
+        super()._check_group(group, where)
+        eps, betas = group["eps"], group["betas"]
+        if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not eps >= 0.0:
+            raise ValueError(f"Invalid eps: {eps!r}{where} (must be a non-negative float)")
+        if len(betas) != 2 or not all(0.0 <= float(x) < 1.0 for x in betas):
+            raise ValueError(f"Invalid betas: {betas!r}{where} (need two values in [0, 1))")
+
+    def _init_state(self, step: GroupStep) -> None:
+        """Adam's moments and step counters of ``step.params``, created or checked."""
         exp_avgs, exp_avg_sqs, steps = [], [], []
-        for p in params:
+        scalar_dtype = _get_scalar_dtype(is_fused=step.fused)
+        for index, p in zip(step.indices, step.params, strict=True):
             state = self.state[p]
             if not state:
-                state["step"] = torch.tensor(0.0, dtype=_get_scalar_dtype(is_fused=fused))
+                state["step"] = torch.tensor(0.0, dtype=scalar_dtype)
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            else:
+                missing = [key for key in ("step", "exp_avg", "exp_avg_sq") if key not in state]
+                if missing:
+                    where = self._describe(step.group_index, step.group, index)
+                    raise ValueError(f"AdamRK2: state of {where} lacks the keys {missing}")
+                self._check_state(step.group_index, step.group, index, state)
+                if not isinstance(state["step"], Tensor):  # checkpoints with a Python number
+                    state["step"] = torch.tensor(float(state["step"]), dtype=scalar_dtype)
+                device = p.device if step.fused else torch.device("cpu")
+                if state["step"].device != device or state["step"].dtype != scalar_dtype:
+                    state["step"] = state["step"].to(device=device, dtype=scalar_dtype)
             exp_avgs.append(state["exp_avg"])
             exp_avg_sqs.append(state["exp_avg_sq"])
             steps.append(state["step"])
-        beta1, beta2 = group["betas"]
+        step.state = {"exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs, "step": steps}
+
+    def _update(self, step: GroupStep, combined: list[Tensor]) -> None:
+        """One Adam update of θ with gradient ḡ (torch.optim.adam.adam)."""
+        beta1, beta2 = step.group["betas"]
         adam(
-            params,
-            gbar,
-            exp_avgs,
-            exp_avg_sqs,
+            step.params,
+            combined,
+            step.state["exp_avg"],
+            step.state["exp_avg_sq"],
             [],
-            steps,
-            foreach=foreach and not fused,
-            fused=fused,
-            has_complex=any(torch.is_complex(p) for p in params),
+            step.state["step"],
+            foreach=step.foreach,
+            fused=step.fused,
+            has_complex=any(torch.is_complex(p) for p in step.params),
             amsgrad=False,
             beta1=beta1,
             beta2=beta2,
-            lr=group["lr"],
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
+            lr=step.lr,
+            weight_decay=step.weight_decay,
+            eps=step.group["eps"],
             maximize=False,  # the stage directions are already negated when maximizing
         )

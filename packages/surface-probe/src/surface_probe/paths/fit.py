@@ -1,0 +1,210 @@
+"""Fitting a path's free anchors w by gradient steps on minibatches (the endpoints stay fixed).
+
+Objectives, with batch B_s at step s (the data's batches in turn) and L(θ; B) its mean loss:
+
+- ``"expected"`` (Garipov et al.): one t_s ~ U(0, 1) per step, minimise E_t L(θ(t); B_s);
+- ``"discrete"`` (Yu & Morozov): with t_m = m/M (M = ``points``, default 50),
+  minimise Σ_{m=1}^{M−1} L(θ(t_m); B_s) + λ Σ_{m=0}^{M−1} ‖θ(t_{m+1}) − θ(t_m)‖²
+  (λ = ``lam`` = 1e-4; the endpoint terms are constants and are not evaluated);
+- ``"neb"`` (nudged elastic band, Jónsson et al.; Draxler et al.), for chains: node ν_i moves along
+  F_i = −(g_i − (g_i·τ_i) τ_i) + k (‖ν_{i+1} − ν_i‖ − ‖ν_i − ν_{i−1}‖) τ_i, with g_i = ∇L(ν_i; B_s),
+  τ_i = (ν_{i+1} − ν_{i−1}) / ‖ν_{i+1} − ν_{i−1}‖ and k = ``spring``; −F is handed to the
+  optimizer as the gradient.
+
+Any ``torch.optim`` optimizer (a factory ``params -> Optimizer``; default Adam, lr 1e-3).  With
+``checkpoint=PATH`` the free anchors, optimizer state, step and random state are written atomically
+every ``checkpoint_every`` steps; a rerun with the same arguments continues from there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path as FilePath
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from surface_probe._progress import progress_bar
+from surface_probe._runner import digest
+from surface_probe.paths._common import FunctionalLoss, OptimizerFactory, evaluator
+from surface_probe.paths.families import Path
+from surface_probe.probes import ProbeOptions
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+
+__all__ = ["OBJECTIVES", "fit_path"]
+
+Objective = Literal["expected", "discrete", "neb"]
+OBJECTIVES: tuple[str, ...] = ("expected", "discrete", "neb")
+
+
+def _adam(params: list[Tensor]) -> torch.optim.Optimizer:
+    return torch.optim.Adam(params, lr=1e-3)
+
+
+def _save(target: FilePath, state: dict[str, Any]) -> None:
+    """torch.save to a temporary file in the same directory, then move it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _resume(target: FilePath | None, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
+    if target is None or not target.exists():
+        return None
+    state: dict[str, Any] = torch.load(target, weights_only=True)
+    if state.get("fingerprint") != fingerprint:
+        raise ValueError(
+            f"checkpoint {target} was made by another fit (different path, objective or "
+            "options); delete it or choose another checkpoint path"
+        )
+    return state
+
+
+class _Step:
+    """One objective evaluation and its gradient on the free anchors."""
+
+    def __init__(
+        self, loss: FunctionalLoss, p: Path, objective: str, lam: float, points: int, spring: float
+    ) -> None:
+        self.loss, self.path, self.objective = loss, p, objective
+        self.lam, self.spring = lam, spring
+        self.grid = torch.linspace(0.0, 1.0, points + 1, dtype=torch.float64)
+        self.interpolate = loss.bn == "interpolate"
+
+    def _buffers(self, t: Tensor) -> Tensor | None:
+        return self.path.point_buffers(t)[0] if self.interpolate else None
+
+    def __call__(self, free: Tensor, batch: int, generator: torch.Generator) -> float:
+        if self.objective == "expected":
+            t = torch.rand(1, generator=generator, dtype=torch.float64)
+            value = self.loss(self.path.points(t, free)[0], batch, self._buffers(t))
+            torch.autograd.backward(value)
+            return float(value.detach())
+        if self.objective == "discrete":
+            pts = self.path.points(self.grid, free)
+            inner = [
+                self.loss(pts[m], batch, self._buffers(self.grid[m : m + 1]))
+                for m in range(1, pts.shape[0] - 1)
+            ]
+            value = torch.stack(inner).sum() + self.lam * (pts[1:] - pts[:-1]).pow(2).sum()
+            torch.autograd.backward(value)
+            return float(value.detach())
+        return self._neb(free, batch)
+
+    def _neb(self, free: Tensor, batch: int) -> float:
+        ts = self.path.knots(free)[1:-1]
+        values = [
+            self.loss(free[i], batch, self._buffers(ts[i : i + 1])) for i in range(free.shape[0])
+        ]
+        total = torch.stack(values).sum()
+        (grad,) = torch.autograd.grad(total, free)
+        with torch.no_grad():
+            nodes = torch.cat([self.path.ends[:1].to(free), free, self.path.ends[1:].to(free)])
+            tangent = nodes[2:] - nodes[:-2]
+            tangent = tangent / torch.linalg.vector_norm(tangent, dim=1, keepdim=True).clamp_min(
+                1e-30
+            )
+            gaps = torch.linalg.vector_norm(nodes[1:] - nodes[:-1], dim=1)
+            perpendicular = grad - (grad * tangent).sum(dim=1, keepdim=True) * tangent
+            spring = self.spring * (gaps[1:] - gaps[:-1]).unsqueeze(1) * tangent
+            free.grad = perpendicular - spring
+        return float(total.detach()) / free.shape[0]
+
+
+def fit_path(
+    model: nn.Module,
+    path: Path,
+    data: Any,
+    *,
+    steps: int,
+    objective: Objective = "expected",
+    optimizer: OptimizerFactory | None = None,
+    lam: float = 1e-4,
+    points: int = 50,
+    spring: float = 1.0,
+    seed: int = 0,
+    checkpoint_every: int = 50,
+    **options: Unpack[ProbeOptions],
+) -> Path:
+    """Fit ``path``'s free anchors for ``steps`` steps of ``objective`` and return the new path
+    (``path`` and ``model`` are not modified).  ``seed`` seeds the t sampling of "expected".
+
+    Shared keyword options: :class:`~surface_probe.ProbeOptions` (``metrics``, ``calibration``
+    and ``chunk_size`` only concern evaluations and are not used here).
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if not isinstance(path, Path):
+        raise TypeError(f"path must be a surface_probe Path, got {type(path).__name__}")
+    if not path.free.shape[0]:
+        raise ValueError(f"a {path.kind} path with no free anchors has nothing to fit")
+    if objective == "neb" and path.kind not in ("polychain", "beads"):
+        raise ValueError(f"objective='neb' needs a chain (polychain or beads), not {path.kind!r}")
+    if steps < 0 or points < 2 or checkpoint_every < 1:
+        raise ValueError("steps must be >= 0, points >= 2 and checkpoint_every >= 1")
+    ev = evaluator("fit_path", model, data, options)
+    if path.dim != ev.space.dim:
+        raise ValueError(f"path has dim {path.dim} but the model has {ev.space.dim} parameters")
+    loss = FunctionalLoss(ev, model, data, options)
+    dev, dtype = ev.device, ev.space.dtype
+    p = Path(
+        path.kind, path.ends.to(dev, dtype), path.free.to(dev, dtype), path.buffers.to(dev, dtype)
+    )
+    free = p.free.clone().requires_grad_(True)
+    opt = (optimizer or _adam)([free])
+    generator = torch.Generator().manual_seed(int(seed))
+    checkpoint = options.get("checkpoint")
+    target = FilePath(checkpoint) if checkpoint is not None else None
+    fingerprint = {
+        "path": digest(p.ends, p.free, p.buffers),
+        "kind": p.kind,
+        "objective": objective,
+        "settings": [float(lam), int(points), float(spring), int(seed)],
+        **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
+    }
+    state = _resume(target, fingerprint)
+    start = 0
+    if state is not None:
+        with torch.no_grad():
+            free.copy_(state["free"])
+        opt.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        start = int(state["step"])
+    step_fn = _Step(loss, p, objective, float(lam), int(points), float(spring))
+    with progress_bar(
+        steps,
+        enabled=options.get("progress"),
+        desc=f"fit_path/{objective}",
+        initial=min(start, steps),
+    ) as bar:
+        for s in range(start, steps):
+            opt.zero_grad(set_to_none=True)
+            value = step_fn(free, s % len(loss.batches), generator)
+            if value != value or abs(value) == float("inf"):
+                raise FloatingPointError(f"fit_path: objective is {value} at step {s}")
+            opt.step()
+            bar.update(1)
+            if target is not None and ((s + 1) % checkpoint_every == 0 or s + 1 == steps):
+                _save(
+                    target,
+                    {
+                        "fingerprint": fingerprint,
+                        "free": free.detach().cpu(),
+                        "optimizer": opt.state_dict(),
+                        "generator": generator.get_state(),
+                        "step": s + 1,
+                    },
+                )
+    return path.with_free(free.detach().to(path.free.device, path.free.dtype))
