@@ -11,6 +11,9 @@ nox -s repro -- ARGS   python -m paper_repro ARGS (e.g. `run fig5 --preset paper
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import nox
 
 nox.options.default_venv_backend = "venv"
@@ -115,9 +118,36 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "paper_repro.bench", *session.posargs)
 
 
+FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
+FASHION_MNIST_MISSING = (
+    "from paper_repro.data.fashion_mnist import DEBIAN_DIR, find_files; "
+    "print(find_files(DEBIAN_DIR) is None)"
+)
+
+
+def ensure_fashion_mnist(session: nox.Session) -> None:
+    """Install the Debian package with Fashion-MNIST when its files are missing and this is a
+    Debian machine run as root (apt-get reaches the package mirrors); otherwise say what to do."""
+    missing = session.run("python", "-c", FASHION_MNIST_MISSING, silent=True)
+    if not isinstance(missing, str) or missing.strip() != "True":
+        return
+    is_root = getattr(os, "geteuid", lambda: -1)() == 0
+    if shutil.which("apt-get") and is_root:
+        session.log(f"Fashion-MNIST missing: installing the Debian package {FASHION_MNIST_PACKAGE}")
+        session.run("apt-get", "update", external=True)
+        session.run("apt-get", "install", "-y", FASHION_MNIST_PACKAGE, external=True)
+        return
+    session.warn(
+        f"Fashion-MNIST is missing: install it with `sudo apt-get install {FASHION_MNIST_PACKAGE}`"
+        " (Debian/Ubuntu), or put its four IDX files in a folder and pass `--data-root DIR` "
+        "(`--download` on a connected machine) to `python -m paper_repro run`"
+    )
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
     install_workspace(session)
+    ensure_fashion_mnist(session)
     out = "runs/demo"
     session.run("python", "-m", "paper_repro", "run", "all", "--preset", "cpu", "--out", out)
     session.run("python", "-m", "paper_repro", "report", "--out", out)

@@ -399,7 +399,9 @@ def test_loaders_write_nothing_into_the_working_directory(
 
 
 def test_registry_errors() -> None:
-    with pytest.raises(ValueError, match=r"unknown dataset 'mnist'.*cifar10, digits, mnist1d"):
+    with pytest.raises(
+        ValueError, match=r"unknown dataset 'mnist'.*cifar10, digits, fashion_mnist, mnist1d"
+    ):
         load_dataset("mnist")
     with pytest.raises(TypeError, match=r"'pydoc' got unknown argument.*bpt.*bptt"):
         load_dataset("pydoc", bpt=3)

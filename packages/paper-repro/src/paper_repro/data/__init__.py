@@ -16,12 +16,14 @@ from paper_repro._registry import call_registered
 from paper_repro.data.bundle import DataBundle, MissingDataError, Task
 from paper_repro.data.cifar10 import load_cifar10
 from paper_repro.data.digits import load_digits
+from paper_repro.data.fashion_mnist import load_fashion_mnist
 from paper_repro.data.mnist1d import load_mnist1d
 from paper_repro.data.order import epoch_generator, minibatch_order
 from paper_repro.data.text import load_ptb, load_pydoc
 
 DATASETS: dict[str, Callable[..., DataBundle]] = {
     "cifar10": load_cifar10,
+    "fashion_mnist": load_fashion_mnist,
     "ptb": load_ptb,
     "mnist1d": load_mnist1d,
     "digits": load_digits,
@@ -40,8 +42,8 @@ def load_dataset(
 ) -> DataBundle:
     """Load data set ``name`` (see :data:`DATASETS`) with loader-specific ``kwargs``.
 
-    ``root`` and ``download`` go to the loaders that read files (cifar10, ptb; ptb cannot
-    download); ``seed`` to those with randomness (mnist1d generation, digits split). A loader
+    ``root`` and ``download`` go to the loaders that read files (cifar10, fashion_mnist, ptb; ptb
+    cannot download); ``seed`` to those with randomness (mnist1d generation, digits split). A loader
     ignores the common arguments it has no use for. Unknown names or keywords raise errors listing
     the accepted ones.
     """

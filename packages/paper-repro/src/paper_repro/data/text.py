@@ -12,6 +12,7 @@ dropped).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from paper_repro.data.bundle import DataBundle, MissingDataError
 EOS = "<eos>"
 UNK = "<unk>"
 PTB_FILES = {"train": "ptb.train.txt", "valid": "ptb.valid.txt", "test": "ptb.test.txt"}
-_PYDOC_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|[0-9]+")
+_PYDOC_TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 def build_vocab(lines: Sequence[Sequence[str]], max_size: int | None = None) -> list[str]:
@@ -66,6 +67,29 @@ def windows(stream: torch.Tensor, bptt: int) -> tuple[torch.Tensor, torch.Tensor
     return x, y
 
 
+def unigram_perplexity(
+    train_tokens: torch.Tensor, heldout_tokens: torch.Tensor, vocab_size: int
+) -> float:
+    """Perplexity on ``heldout_tokens`` of the add-one unigram model fitted to ``train_tokens``::
+
+        p(w) = (c(w) + 1) / (N + V),    PPL = exp(-(1/M) Σ_i log p(h_i))
+
+    with ``c(w)`` the count of id ``w`` among the ``N`` training tokens, ``V = vocab_size`` and
+    ``h_1 … h_M`` the held-out tokens. The baseline a language model must beat: a model that has
+    learned nothing about context predicts at best the training frequencies.
+    """
+    check_int("vocab_size", vocab_size, minimum=1)
+    train, heldout = train_tokens.reshape(-1), heldout_tokens.reshape(-1)
+    if heldout.numel() == 0:
+        raise ValueError("unigram_perplexity needs at least one held-out token")
+    for name, ids in (("train_tokens", train), ("heldout_tokens", heldout)):
+        if ids.numel() and not 0 <= int(ids.min()) <= int(ids.max()) < vocab_size:
+            raise ValueError(f"{name} must hold ids in [0, {vocab_size})")
+    counts = torch.bincount(train, minlength=vocab_size).double()
+    log_p = torch.log((counts + 1.0) / (train.numel() + vocab_size))
+    return math.exp(-float(log_p[heldout].mean()))
+
+
 def language_model_bundle(
     name: str,
     train_lines: Sequence[Sequence[str]],
@@ -98,6 +122,7 @@ def language_model_bundle(
             "test_tokens": test_stream.numel(),
             "train_unk_fraction": float((train_stream == unk).double().mean()),
             "test_unk_fraction": float((test_stream == unk).double().mean()),
+            "unigram_perplexity": unigram_perplexity(train_y, test_y, len(vocab)),
         },
     )
 
@@ -110,13 +135,23 @@ def read_ptb_lines(path: Path) -> list[list[str]]:
         return [line.split() for line in f]
 
 
+def ptb_present(root: str | Path) -> bool:
+    """Whether ``root`` holds the three Penn Treebank files of :data:`PTB_FILES`."""
+    return all((Path(root) / name).is_file() for name in PTB_FILES.values())
+
+
 def load_ptb(
-    *, root: str | Path | None = None, bptt: int = 35, heldout: str = "test"
+    *,
+    root: str | Path | None = None,
+    bptt: int = 35,
+    heldout: str = "test",
+    vocab_size: int | None = None,
 ) -> DataBundle:
     """Penn Treebank from ``root/ptb.{train,valid,test}.txt`` (Mikolov's pre-processed files).
 
     The vocabulary is every word of the training file (10,000 with ``"<eos>"`` for the standard
-    files); ``heldout`` chooses which of ``"test"`` and ``"valid"`` becomes ``test_x``/``test_y``.
+    files), capped at ``vocab_size`` when given (so a model built for that size fits any copy);
+    ``heldout`` chooses which of ``"test"`` and ``"valid"`` becomes ``test_x``/``test_y``.
     """
     if root is None:
         raise MissingDataError(
@@ -136,7 +171,7 @@ def load_ptb(
         train,
         test,
         bptt=bptt,
-        vocab_size=None,
+        vocab_size=vocab_size,
         meta={"source": str(directory), "heldout": PTB_FILES[heldout]},
     )
 
@@ -144,8 +179,10 @@ def load_ptb(
 def pydoc_lines() -> list[list[str]]:
     """Token lines of ``pydoc_data.topics.topics`` (topics in sorted key order).
 
-    Each text line is lower-cased and split into words ``[a-z]+('[a-z]+)?`` and digit runs, which
-    become ``"N"`` (the Penn Treebank convention); lines with no token are skipped.
+    Each text line is lower-cased and split into word tokens (runs of ``\\w``: letters, digits,
+    ``_``) and single punctuation marks (the text documents code: ``(``, ``.``, ``:`` carry much of
+    its structure); all-digit tokens become ``"N"`` (the Penn Treebank convention); lines with no
+    token are skipped.
     """
     from pydoc_data.topics import topics
 
