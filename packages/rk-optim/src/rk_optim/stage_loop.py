@@ -32,6 +32,17 @@ class GroupStep(StageTensors):
     foreach: bool
     fused: bool
     state: dict[str, list[Tensor]] = field(default_factory=dict)  # per-parameter state lists
+    shared: list[bool] = field(default_factory=list)  # storage also held by another tensor
+
+
+def _storage_is_shared(p: Tensor) -> bool:
+    """Whether a tensor other than ``p`` holds ``p``'s storage (a cached view, a flat buffer
+    the parameters are views of, a ``p.data`` kept by the user); unknown counts as shared."""
+    try:
+        # two references: p and the temporary UntypedStorage object
+        return bool(torch._C._storage_Use_Count(p.untyped_storage()._cdata) > 2)
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return True
 
 
 class StageLoopOptimizer(Optimizer):
@@ -47,7 +58,9 @@ class StageLoopOptimizer(Optimizer):
     gradient and their state, every stage runs the functional ``runge_kutta_stage`` (for-loop or
     foreach) and ``_update`` applies ḡ. θ is never written before the update: while the closure
     runs at a probe point, each parameter's ``.data`` is a scratch buffer holding θ_i; θ's own
-    storage is put back (also when the closure raises), so θ is restored exactly.
+    storage is put back (also when the closure raises), so θ is restored exactly. A parameter
+    whose storage another tensor shares (a cached view, a flat buffer) instead gets θ_i written
+    into its storage, from a copy of θ that restores it.
 
     ``step(closure)`` follows :class:`torch.optim.LBFGS`: the closure zeroes the gradients,
     computes the loss, calls ``backward()`` and returns the loss. It is called
@@ -228,7 +241,12 @@ class StageLoopOptimizer(Optimizer):
         )
         self._init_state(step)
         if self.tableau.stages > 1:
-            step.probes = [self._buffer(p, "probe") for p in params]
+            # shared storage must read θ_i too: probe points are written into it in place
+            step.shared = [_storage_is_shared(p) for p in params]
+            step.probes = [
+                p.data if shared else self._buffer(p, "probe")
+                for p, shared in zip(params, step.shared, strict=True)
+            ]
             if self._plan.mean_buffer:
                 step.mean = [self._buffer(p, "mean") for p in params]
         return step
@@ -254,7 +272,10 @@ class StageLoopOptimizer(Optimizer):
                     for p in step.params:  # taken over: a stale gradient cannot be reused
                         p.grad = None
                     if stage == 0 and last > 0:
-                        step.saved = [p.data for p in step.params]
+                        step.saved = [
+                            self._buffer(p, "theta").copy_(p) if shared else p.data
+                            for p, shared in zip(step.params, step.shared, strict=True)
+                        ]
                     runge_kutta_stage(
                         self._plan,
                         stage,
@@ -269,8 +290,11 @@ class StageLoopOptimizer(Optimizer):
                             p.data = probe
         finally:
             for step in steps:
-                for p, theta in zip(step.params, step.saved, strict=False):
-                    p.data = theta
+                for p, theta, shared in zip(step.params, step.saved, step.shared, strict=False):
+                    if shared:
+                        p.copy_(theta)
+                    else:
+                        p.data = theta
         for step in steps:
             combined = step.directions[last]
             for p, d in zip(step.params, combined, strict=True):
