@@ -262,7 +262,11 @@ def test_random_baseline_has_the_sphere_distribution(problem: Any, tmp_path: Pat
     model = Point(w_star + 1.0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     rec = sp.GeometryRecorder(model, opt, w_star, tmp_path, seed=3)
-    draws = np.array([rec._random(2.0, 4.0) for _ in range(4000)])
+    draws = []
+    for step in range(4000):  # the baseline is drawn from (seed, step)
+        rec.step = step
+        draws.append(rec._random(2.0, 4.0))
+    draws = np.array(draws)
     rec.close()
     np.testing.assert_allclose(draws[:, 1], 0.5)
     np.testing.assert_allclose(draws[:, 0], draws[:, 2] * 0.5)

@@ -105,15 +105,15 @@ class Objective:
         self.names = _select(self.space, params)
         self.device = torch.device(device) if device is not None else self.space.device
         self._loss_fn: LossFn = loss_fn if loss_fn is not None else cross_entropy
-        self._batches = materialise(data, self.device, "data")
-        self._weights = [batch_size(t) for _, t in self._batches]
+        self.batches = materialise(data, self.device, "data")
+        self._weights = [batch_size(t) for _, t in self.batches]
         self.num_examples = sum(self._weights)
         self._calibration = (
             materialise(calibration, self.device, "calibration")
             if calibration is not None
-            else self._batches
+            else self.batches
         )
-        self.cache_graph = len(self._batches) == 1 if cache_graph is None else cache_graph
+        self.cache_graph = len(self.batches) == 1 if cache_graph is None else cache_graph
         self._graph: tuple[Tensor, Tensor] | None = None
         self._model = copy.deepcopy(model).to(self.device)
         for p in self._model.parameters():
@@ -187,7 +187,7 @@ class Objective:
 
     def _accumulate(self, per_batch: Callable[[Any, Any], Tensor]) -> Tensor:
         total: Tensor | None = None
-        for (inputs, targets), n in zip(self._batches, self._weights, strict=True):
+        for (inputs, targets), n in zip(self.batches, self._weights, strict=True):
             term = per_batch(inputs, targets) * (n / self.num_examples)
             total = term if total is None else total + term
         assert total is not None  # materialise rejects empty data
@@ -250,7 +250,7 @@ class Objective:
         return {
             "bn": self.bn,
             "num_examples": self.num_examples,
-            "num_batches": len(self._batches),
+            "num_batches": len(self.batches),
             "params": list(self.names) if len(self.names) < len(self.space.param_names) else "all",
             "dim": self.dim,
             "dtype": str(self.dtype).removeprefix("torch."),

@@ -37,8 +37,10 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from surface_probe._objective import Objective
+from surface_probe._runner import digest
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
+from surface_probe.paths._common import check_fingerprint, data_digest
 from surface_probe.results import load_arrays, save_arrays
 
 __all__ = ["GeometryRecorder", "load_geometry"]
@@ -105,8 +107,7 @@ class GeometryRecorder:
         self._full = (
             Objective(model, full_data, loss_fn=loss_fn, bn=bn) if full_data is not None else None
         )
-        self._full_every, self._stages = full_every, stages
-        self._rng = np.random.default_rng(seed)
+        self._full_every, self._stages, self._seed = full_every, stages, seed
         kinds = ["grad", "update", "decayed", "random"]
         kinds += ["full"] if self._full else []
         kinds += [f"stage{i}" for i in range(stages)]
@@ -114,7 +115,17 @@ class GeometryRecorder:
         self.directory = Path(directory)
         self.chunk_size = chunk_size
         self._rows: list[list[float]] = []
-        self._chunks, self.step = self._resume()
+        self._chunks, self.step = self._resume(
+            {
+                "columns": list(self.columns),
+                "reference": digest(self._ref),
+                "chunk_size": chunk_size,
+                "full_data": data_digest(self._full.batches) if self._full else None,
+                "full_every": full_every,
+                "bn": self._full.bn if self._full else None,
+                "seed": seed,
+            }
+        )
         self._buffers: dict[str, Tensor] = {}
         self._before = torch.empty(0)
         self._pending: list[float] = []
@@ -126,15 +137,15 @@ class GeometryRecorder:
             optimizer.register_step_post_hook(self._post_step),
         ]
 
-    def _resume(self) -> tuple[int, int]:
+    def _resume(self, fingerprint: dict[str, Any]) -> tuple[int, int]:
+        """Resume a directory recorded with the same inputs (refused naming those that differ)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         meta = self.directory / "meta.npz"
         if meta.exists():
-            stored = load_arrays(meta)[1]["columns"]
-            if tuple(stored) != self.columns:
-                raise ValueError(f"{meta} records columns {stored}, not {self.columns}")
+            stored = load_arrays(meta)[1]
+            check_fingerprint(meta, stored.get("fingerprint"), fingerprint, "another recording")
         else:
-            save_arrays(meta, {}, {"columns": list(self.columns), "chunk_size": self.chunk_size})
+            save_arrays(meta, {}, {"columns": list(self.columns), "fingerprint": fingerprint})
         chunks = sorted(self.directory.glob("chunk_*.npz"))
         steps = sum(len(load_arrays(c)[0]["step"]) for c in chunks)
         return len(chunks), steps
@@ -215,7 +226,8 @@ class GeometryRecorder:
             self.flush()
 
     def _random(self, norm: float, dist: float) -> list[float]:
-        z, c = self._rng.standard_normal(), self._rng.chisquare(max(self.space.dim - 1, 1))
+        rng = np.random.default_rng([self._seed, self.step])  # a resumed recording continues
+        z, c = rng.standard_normal(), rng.chisquare(max(self.space.dim - 1, 1))
         cos = float(z / np.sqrt(z * z + c))
         eb = norm / dist if dist > 0 else float("nan")
         return [cos * eb, eb, cos]

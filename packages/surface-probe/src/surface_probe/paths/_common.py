@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable
+import hashlib
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
+from torch.utils._pytree import tree_leaves
 
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
@@ -25,7 +28,15 @@ from surface_probe.evaluate import Evaluator, cross_entropy
 from surface_probe.params import WeightsLike, WeightSpace
 from surface_probe.probes import ProbeOptions
 
-__all__ = ["FunctionalLoss", "OptimizerFactory", "check_options", "endpoint", "evaluator"]
+__all__ = [
+    "FunctionalLoss",
+    "OptimizerFactory",
+    "check_fingerprint",
+    "check_options",
+    "data_digest",
+    "endpoint",
+    "evaluator",
+]
 
 OptimizerFactory = Callable[[list[Tensor]], torch.optim.Optimizer]
 _EVALUATOR_KEYS = ("loss_fn", "metrics", "bn", "precision", "calibration", "device")
@@ -54,6 +65,33 @@ def endpoint(space: WeightSpace, weights: WeightsLike, what: str) -> tuple[Tenso
         return space.params_vector(weights), space.buffers_vector(weights)
     except (KeyError, ValueError, TypeError) as err:
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
+
+
+def data_digest(batches: list[Batch]) -> str:
+    """SHA-256 over the dtype, shape and bytes of every tensor in ``batches`` (any nesting;
+    other leaves by ``repr``): a resumed call must see the same data."""
+    h = hashlib.sha256()
+    for leaf in tree_leaves(batches):
+        if isinstance(leaf, Tensor):
+            t = leaf.detach().cpu().contiguous()
+            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        else:
+            h.update(repr(leaf).encode())
+    return h.hexdigest()
+
+
+def check_fingerprint(
+    file: str | os.PathLike[str], saved: Any, expected: Mapping[str, Any], made_by: str
+) -> None:
+    """Refuse to resume ``file`` unless made from the same inputs; name the ones that differ."""
+    saved = saved if isinstance(saved, Mapping) else {}
+    differing = sorted(k for k in set(saved) | set(expected) if saved.get(k) != expected.get(k))
+    if differing:
+        raise ValueError(
+            f"checkpoint {file} was made by {made_by} (differs in: {', '.join(differing)}); "
+            "delete it or choose another checkpoint path"
+        )
 
 
 class FunctionalLoss:

@@ -28,7 +28,14 @@ from torch import Tensor, nn
 from surface_probe._runner import digest
 from surface_probe.evaluate import Evaluator
 from surface_probe.params import WeightsLike
-from surface_probe.paths._common import FunctionalLoss, OptimizerFactory, endpoint, evaluator
+from surface_probe.paths._common import (
+    FunctionalLoss,
+    OptimizerFactory,
+    check_fingerprint,
+    data_digest,
+    endpoint,
+    evaluator,
+)
 from surface_probe.paths.results import StringResult
 from surface_probe.probes import ProbeOptions
 from surface_probe.results import load_arrays, save_arrays
@@ -54,11 +61,7 @@ class _BeadStore:
         self.meta: dict[str, Any] = {"fingerprint": fingerprint, "reached": {}, "steps": {}}
         if self.path is not None and self.path.exists():
             self.arrays, meta = load_arrays(self.path)
-            if meta.get("fingerprint") != fingerprint:
-                raise ValueError(
-                    f"checkpoint {self.path} was made by another dss call (different endpoints, "
-                    "level or options); delete it or choose another checkpoint path"
-                )
+            check_fingerprint(self.path, meta.get("fingerprint"), fingerprint, "another dss call")
             self.meta = meta
 
     def get(self, start: Tensor) -> tuple[Tensor, bool] | None:
@@ -176,6 +179,7 @@ def dss(
         raise ValueError("dss() needs bn 'recompute', 'frozen' or 'batch': beads carry no buffers")
     (ta, ba), (tb, bb) = endpoint(ev.space, a, "a"), endpoint(ev.space, b, "b")
     ta, tb = ta.to(ev.device), tb.to(ev.device)
+    loss = FunctionalLoss(ev, model, data, options)
     settings = {
         "samples": samples,
         "max_depth": max_depth,
@@ -185,12 +189,11 @@ def dss(
         "fingerprint": {
             "ends": digest(ta, tb),
             "settings": [float(level), float(alpha), samples, bead_steps],
+            "data": data_digest(loss.batches),
             **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
         },
     }
-    string = _String(
-        ev, FunctionalLoss(ev, model, data, options), float(level), float(alpha), settings
-    )
+    string = _String(ev, loss, float(level), float(alpha), settings)
     inner, maxima, connected = string.connect(ta, tb, 0)
     beads = torch.stack([ta, *inner, tb]).double()
     chord = float(torch.linalg.vector_norm(beads[-1] - beads[0]))

@@ -19,6 +19,7 @@ every ``checkpoint_every`` steps; a rerun with the same arguments continues from
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import tempfile
 from pathlib import Path as FilePath
@@ -29,7 +30,13 @@ from torch import Tensor, nn
 
 from surface_probe._progress import progress_bar
 from surface_probe._runner import digest
-from surface_probe.paths._common import FunctionalLoss, OptimizerFactory, evaluator
+from surface_probe.paths._common import (
+    FunctionalLoss,
+    OptimizerFactory,
+    check_fingerprint,
+    data_digest,
+    evaluator,
+)
 from surface_probe.paths.families import Path
 from surface_probe.probes import ProbeOptions
 
@@ -63,12 +70,12 @@ def _save(target: FilePath, state: dict[str, Any]) -> None:
 def _resume(target: FilePath | None, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
     if target is None or not target.exists():
         return None
-    state: dict[str, Any] = torch.load(target, weights_only=True)
-    if state.get("fingerprint") != fingerprint:
-        raise ValueError(
-            f"checkpoint {target} was made by another fit (different path, objective or "
-            "options); delete it or choose another checkpoint path"
-        )
+    try:
+        state: dict[str, Any] = torch.load(target, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"cannot read checkpoint {target}: {first}") from None
+    check_fingerprint(target, state.get("fingerprint"), fingerprint, "another fit")
     return state
 
 
@@ -172,6 +179,7 @@ def fit_path(
         "kind": p.kind,
         "objective": objective,
         "settings": [float(lam), int(points), float(spring), int(seed)],
+        "data": data_digest(loss.batches),
         **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
     }
     state = _resume(target, fingerprint)
