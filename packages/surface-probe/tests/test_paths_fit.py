@@ -142,3 +142,16 @@ def test_bf16_fit_moves_the_path_like_fp32() -> None:
     assert not torch.equal(runs[0].free, start.free)
     assert not torch.equal(runs[1].free, runs[0].free)
     assert torch.allclose(runs[0].free, runs[1].free, atol=0.02)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("steps", -1), ("points", 1), ("checkpoint_every", 0), ("lam", -1.0), ("spring", -1.0)],
+)
+def test_fit_names_the_bad_number(option: str, value: float) -> None:
+    a, b = ring_ends()
+    with pytest.raises(ValueError, match=f"^{option} must be ") as err:
+        sp.fit_path(
+            a, sp.path(a, a, b, kind="beads"), DATA, **{"steps": 1, option: value}, loss_fn=ring
+        )  # type: ignore[arg-type]
+    assert "\n" not in str(err.value)

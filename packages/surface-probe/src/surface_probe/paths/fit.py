@@ -159,8 +159,15 @@ def fit_path(
         raise ValueError(f"a {path.kind} path with no free anchors has nothing to fit")
     if objective == "neb" and path.kind not in ("polychain", "beads"):
         raise ValueError(f"objective='neb' needs a chain (polychain or beads), not {path.kind!r}")
-    if steps < 0 or points < 2 or checkpoint_every < 1:
-        raise ValueError("steps must be >= 0, points >= 2 and checkpoint_every >= 1")
+    for name, value, low in (
+        ("steps", steps, 0),
+        ("points", points, 2),
+        ("checkpoint_every", checkpoint_every, 1),
+        ("lam", lam, 0.0),
+        ("spring", spring, 0.0),
+    ):
+        if not low <= value < float("inf"):
+            raise ValueError(f"{name} must be >= {low} and finite, got {value}")
     ev = evaluator("fit_path", model, data, options)
     if path.dim != ev.space.dim:
         raise ValueError(f"path has dim {path.dim} but the model has {ev.space.dim} parameters")
