@@ -45,3 +45,24 @@ def test_estimate_is_labelled_and_counts_every_run(monkeypatch: pytest.MonkeyPat
     assert text.startswith("ESTIMATE for preset 'smoke'")
     assert "assumed sustained GPU rate: 10 TFLOP/s" in text
     assert "measured CPU rate, smoke tier 'bn' model at batch 64: 1.00 GFLOP/s" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--gpu-tflops", "0"], "--gpu-tflops"),
+        (["--gpu-tflops", "-1"], "--gpu-tflops"),
+        (["--gpu-tflops", "nan"], "--gpu-tflops"),
+        (["--preset", "nope"], "--preset"),
+        (["--cpu-preset", "nope"], "--cpu-preset"),
+    ],
+)
+def test_bad_arguments_are_one_line_usage_errors(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cost.main(argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error:" in error
+    assert named in error

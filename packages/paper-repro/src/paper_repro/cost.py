@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .data import load_dataset
 from .models import build_model
 from .optimizers import RK_OPTIMIZERS
-from .presets import get_preset
+from .presets import PRESETS, get_preset
 from .train import TrainConfig
 
 DATASET_SHAPES: dict[str, tuple[tuple[int, ...], int, int]] = {
@@ -132,11 +132,22 @@ def estimate(preset_name: str, cpu_preset: str, gpu_tflops: float) -> str:
     )
 
 
+def _positive_rate(text: str) -> float:
+    """A finite GPU rate > 0 (argparse type: a bad value is a one-line usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m paper_repro.cost", description=__doc__)
-    parser.add_argument("--preset", default="paper")
-    parser.add_argument("--cpu-preset", default="cpu")
-    parser.add_argument("--gpu-tflops", type=float, default=15.0)
+    parser.add_argument("--preset", default="paper", choices=list(PRESETS))
+    parser.add_argument("--cpu-preset", default="cpu", choices=list(PRESETS))
+    parser.add_argument("--gpu-tflops", type=_positive_rate, default=15.0)
     args = parser.parse_args(argv)
     print(estimate(args.preset, args.cpu_preset, args.gpu_tflops))
     return 0
