@@ -225,3 +225,29 @@ def test_full_batch_training_records_every_closure_call(tmp_path: Path) -> None:
         run.history[-1]["grad_evals"] - run.history[-2]["grad_evals"] == state["last_evaluations"]
     )
     assert state["n_iter"] == 3
+
+
+@pytest.mark.parametrize("fail_at", [2, 3, 5])
+def test_closure_error_in_the_line_search_leaves_parameters_and_state(fail_at: int) -> None:
+    a, b = _spd(4)
+    x = torch.ones(4, dtype=torch.float64, requires_grad=True)
+    opt = LBFGSGolden([x])
+    calls: list[int] = []  # closure calls of the failing step
+
+    def closure() -> torch.Tensor:
+        if calls:
+            calls.append(1)
+            if len(calls) == fail_at + 1:
+                raise KeyError("data loader broke")
+        opt.zero_grad()
+        loss = 0.5 * x @ a @ x - b @ x
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    opt.step(closure)  # one full step: the state holds a curvature pair
+    before, state = x.detach().clone(), repr(opt.state_dict())
+    calls.append(0)
+    with pytest.raises(KeyError, match="data loader broke"):
+        opt.step(closure)
+    assert torch.equal(x.detach(), before)
+    assert repr(opt.state_dict()) == state

@@ -162,9 +162,8 @@ class LBFGSGolden(torch.optim.Optimizer):
         search_evals, step_size = 0, 0.0
         if float(g.abs().max()) > group["tolerance_grad"]:
             d = self._direction(g, s_hist, y_hist)
-            if not float(g.dot(d)) < 0:  # not a descent direction: restart from steepest descent
-                s_hist.clear()
-                y_hist.clear()
+            restart = not float(g.dot(d)) < 0  # not a descent direction: steepest descent
+            if restart:
                 d = g.neg()
             x0 = self._flat_params()
             first = state.get("n_iter", 0) == 0
@@ -179,18 +178,25 @@ class LBFGSGolden(torch.optim.Optimizer):
                     best_step, best_value, best_grad = alpha, f, grad
                 return f
 
-            result = golden_section_search(
-                phi,
-                value_at_zero=value,
-                initial_step=trial,
-                tol=group["line_search_tol"],
-                max_evals=group["max_evals"],
-            )
-            search_evals, step_size = result.evaluations, result.step
-            self._set_flat_params(x0 + step_size * d)
-            if step_size > 0 and step_size != best_step:  # only after non-finite losses
-                _, _, best_grad = self._evaluate(closure, wd)
-                search_evals += 1
+            try:  # a closure that raises leaves θ and the state as they were
+                result = golden_section_search(
+                    phi,
+                    value_at_zero=value,
+                    initial_step=trial,
+                    tol=group["line_search_tol"],
+                    max_evals=group["max_evals"],
+                )
+                search_evals, step_size = result.evaluations, result.step
+                self._set_flat_params(x0 + step_size * d)
+                if step_size > 0 and step_size != best_step:  # only after non-finite losses
+                    _, _, best_grad = self._evaluate(closure, wd)
+                    search_evals += 1
+            except BaseException:
+                self._set_flat_params(x0)
+                raise
+            if restart:
+                s_hist.clear()
+                y_hist.clear()
             if step_size > 0:
                 s, y = step_size * d, best_grad - g
                 if float(y.dot(s)) > _CURVATURE_EPS:
