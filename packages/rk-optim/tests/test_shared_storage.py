@@ -100,3 +100,61 @@ def test_shared_storage_restored_when_the_probe_closure_raises(foreach: bool) ->
         opt.step(loss_closure(model, fail_at=2))
     assert torch.equal(model.flat, before)
     assert all(p.grad is None for p in model.parameters())
+
+
+class Recurrent(nn.Module):
+    """nn.LSTM keeps its parameters in ``_flat_weights``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 4, batch_first=True).double()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x.unsqueeze(1))[0].squeeze(1)
+
+
+class Parametrized(nn.Module):
+    """weight = g v / ‖v‖ recomputed from its parametrization at every forward pass."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        linear = nn.Linear(4, 4).double()
+        self.linear = nn.utils.parametrizations.weight_norm(linear)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.tanh(self.linear(x)))
+
+
+def halve_grad(p: torch.Tensor) -> None:
+    assert p.grad is not None
+    p.grad.mul_(0.5)
+
+
+class Hooked(nn.Module):
+    """Gradient hooks on the parameters rescale the stage gradients."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4).double()
+        self.linear.weight.register_hook(lambda g: 2 * g)
+        self.linear.bias.register_post_accumulate_grad_hook(halve_grad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.tanh(self.linear(x)))
+
+
+@pytest.mark.parametrize("module", [Recurrent, Parametrized, Hooked])
+def test_modules_that_hold_their_parameters_match_heun_by_hand(module) -> None:
+    torch.manual_seed(0)
+    model = module()
+    torch.manual_seed(0)
+    reference = module()
+    opt = Heun(model.parameters(), lr=LR)
+    for _ in range(2):
+        opt.step(loss_closure(model))
+        heun_by_hand(reference, loss_closure(reference))
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-15)
+    scratch = {b.untyped_storage().data_ptr() for s in opt._scratch.values() for b in s.values()}
+    held = [t for m in model.modules() for t in vars(m).get("_flat_weights", [])]
+    assert all(t.untyped_storage().data_ptr() not in scratch for t in held)
