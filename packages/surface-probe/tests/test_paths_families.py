@@ -79,6 +79,17 @@ def test_path_save_load_round_trip(tmp_path: FilePath) -> None:
     assert torch.equal(q.ends, p.ends)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_path_save_load_keeps_the_dtype_bitwise(dtype: torch.dtype, tmp_path: FilePath) -> None:
+    p = _random_path("bezier", 2)
+    p = sp.Path(p.kind, p.ends.to(dtype), p.free.to(dtype), p.buffers.to(dtype))
+    p.save(tmp_path / "p.npz")
+    q = sp.Path.load(tmp_path / "p.npz")
+    for name in ("ends", "free", "buffers"):
+        assert getattr(q, name).dtype == dtype
+        assert torch.equal(getattr(q, name), getattr(p, name))
+
+
 def test_bad_input_is_named() -> None:
     a, b = ring_ends()
     with pytest.raises(ValueError, match="kind must be one of"):

@@ -140,9 +140,13 @@ class Path:
         return torch.cat([1.0 - t, t], dim=1).to(self.buffers.dtype) @ self.buffers
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the path atomically to an ``.npz`` file."""
-        arrays = {k: getattr(self, k).detach().cpu().numpy() for k in ("ends", "free", "buffers")}
-        save_arrays(path, arrays, {"kind": self.kind, "class": "Path"})
+        """Write the path atomically to an ``.npz`` file (bfloat16 stored exactly as float32)."""
+        tensors = {k: getattr(self, k).detach().cpu() for k in ("ends", "free", "buffers")}
+        arrays = {
+            k: (t.float() if t.dtype == torch.bfloat16 else t).numpy() for k, t in tensors.items()
+        }
+        dtypes = {k: str(t.dtype).removeprefix("torch.") for k, t in tensors.items()}
+        save_arrays(path, arrays, {"kind": self.kind, "class": "Path", "dtypes": dtypes})
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Path:
@@ -150,5 +154,9 @@ class Path:
         arrays, meta = load_arrays(path)
         if meta.get("class") != "Path":
             raise ValueError(f"{path} does not hold a Path")
-        tensors = {k: torch.from_numpy(arrays[k]) for k in ("ends", "free", "buffers")}
+        dtypes = meta.get("dtypes", {})
+        tensors = {
+            k: torch.from_numpy(arrays[k]).to(getattr(torch, dtypes.get(k, str(arrays[k].dtype))))
+            for k in ("ends", "free", "buffers")
+        }
         return cls(kind=meta["kind"], **tensors)
