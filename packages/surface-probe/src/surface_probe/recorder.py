@@ -12,15 +12,16 @@ records, per step, these three numbers for
 - ``update``: the effective gradient −Δw/η of the actual update (η: the group's learning rate),
 - ``decayed``: the gradient plus the weight-decay term, g + λw (λ: the group's weight_decay),
 - ``random``: a direction r ~ N(0, I) scaled to ‖g‖, the chance baseline. Its γ is drawn exactly
-  in distribution in O(1) as z / sqrt(z² + c) with z ~ N(0, 1), c ~ χ²_{d−1} (private generator),
-  since ⟨r, u⟩ ~ N(0, 1) and ‖r‖² − ⟨r, u⟩² ~ χ²_{d−1} independently for a unit u,
+  in distribution in O(1) as z / sqrt(z² + c) with z ~ N(0, 1), c ~ χ²_{d−1} (drawn from
+  (seed, step)), since ⟨r, u⟩ ~ N(0, 1) and ‖r‖² − ⟨r, u⟩² ~ χ²_{d−1} independently for a unit u,
 - ``full`` (every ``full_every`` steps): the full-batch gradient of the eval-mode network,
 - ``stage{i}`` (``stages`` > 0, closure wrapped by :meth:`GeometryRecorder.closure`): the gradient
   of the i-th closure call of a multi-stage step, at the stage's probe point.
 
 Memory is O(#parameters) (w* and four parameter-sized buffers reused every step); rows go to
 ``directory`` in ``chunk_NNNNNN.npz`` files of ``chunk_size`` steps, each written atomically.
-Reopening a directory resumes after its last complete chunk. Training is never altered: the hooks
+Reopening a directory resumes after its last complete chunk (only with the same reference, data
+and options: anything else is refused, naming what differs). Training is never altered: the hooks
 only read tensors, and the full-batch gradient is taken on a private copy.
 """
 
