@@ -250,3 +250,34 @@ def test_model_trace_interval_coverage(batches: Batches) -> None:
         )
     )
     assert hits >= 45
+
+
+def _nan_loss(out: Tensor, y: Tensor) -> Tensor:
+    return nn.functional.cross_entropy(out, y) * float("nan")
+
+
+@pytest.mark.parametrize(
+    "estimate",
+    [
+        lambda m, d: sp.hessian_eigenpairs(m, d, k=1, loss_fn=_nan_loss),
+        lambda m, d: sp.hessian_trace(m, d, max_samples=30, loss_fn=_nan_loss),
+        lambda m, d: sp.hessian_density(m, d, steps=3, starts=2, loss_fn=_nan_loss),
+    ],
+    ids=["eigenpairs", "trace", "density"],
+)
+def test_non_finite_curvature_is_a_one_line_error(estimate, batches: Batches) -> None:
+    model = make_mlp(batchnorm=False, seed=0)
+    with pytest.raises(FloatingPointError, match="Hessian-vector product is not finite") as err:
+        estimate(model, batches)
+    assert "\n" not in str(err.value)
+
+
+def test_curvature_along_records_a_non_finite_point_as_nan(batches: Batches) -> None:
+    a = make_mlp(batchnorm=False, seed=0)
+    theta = sp.WeightSpace.of(a).params_vector(a)
+    points = torch.stack([theta, torch.full_like(theta, float("inf")), theta])
+    along = sp.curvature_along(a, points, batches, rtol=0.2, max_samples=40)
+    for values in (along.top_eigenvalue, along.trace, along.trace_low, along.trace_high):
+        assert np.isnan(values[1])
+        assert np.isfinite(values[[0, 2]]).all()
+    assert along.top_eigenvalue[0] == along.top_eigenvalue[2]

@@ -220,7 +220,17 @@ class Objective:
         return self.hvps(v.unsqueeze(0))[0]
 
     def hvps(self, vs: Tensor) -> Tensor:
-        """∇²L(θ) v_i for the rows v_i of ``vs`` (k, dim), all k in one vmapped backward pass."""
+        """∇²L(θ) v_i for the rows v_i of ``vs`` (k, dim), all k in one vmapped backward pass;
+        a non-finite product (nan/inf loss or weights) raises ``FloatingPointError``."""
+        products = self._hvps(vs)
+        if not bool(torch.isfinite(products).all()):
+            raise FloatingPointError(
+                f"Hessian-vector product is not finite at these weights (loss {self.loss()}): "
+                "the curvature is undefined there"
+            )
+        return products
+
+    def _hvps(self, vs: Tensor) -> Tensor:
         if vs.ndim != 2 or vs.shape[1] != self.dim:
             raise ValueError(f"vs must have shape (k, {self.dim}), got {tuple(vs.shape)}")
         vs = vs.to(self.device, self.dtype)

@@ -193,18 +193,18 @@ def curvature_along(
     """Curvature at the points of a probe: ``points`` is (P, dim) (rows θ, e.g. the points of a
     line at α = 0, the barrier's peak and α = 1) or a sequence of modules / state_dicts.
 
-    Every point gets the same Hutchinson seed (common random numbers along the path)."""
+    Every point gets the same Hutchinson seed (common random numbers along the path). A point
+    where the curvature is not finite (nan/inf loss) gets nan and does not affect the others."""
     obj = _objective(model, None, data, options)
     rows: list[Any] = list(points.detach()) if isinstance(points, Tensor) else list(points)
     if not rows:
         raise ValueError("points is empty")
-    top, est = [], []
-    loss = []
+    curvature, loss = [], []  # rows of (top eigenvalue, trace, low, high)
     for row in rows:
         obj.at(row)
-        top.append(float(top_eigenpairs(obj.hvps, obj.point, 1).values[0]))
-        est.append(
-            hutchinson(
+        try:
+            top = float(top_eigenpairs(obj.hvps, obj.point, 1).values[0])
+            est = hutchinson(
                 obj.hvps,
                 obj.point,
                 rtol=rtol,
@@ -212,14 +212,10 @@ def curvature_along(
                 max_samples=max_samples,
                 seed=seed,
             )
-        )
+            curvature.append([top, est.value, est.low, est.high])
+        except FloatingPointError:
+            curvature.append([float("nan")] * 4)
         loss.append(obj.loss())
     meta = {**obj.meta(), "rtol": rtol, "seed": seed, "num_hvps": obj.hvp_count}
-    return CurvatureAlong(
-        np.array(top),
-        np.array([e.value for e in est]),
-        np.array([e.low for e in est]),
-        np.array([e.high for e in est]),
-        np.array(loss),
-        meta,
-    )
+    table = np.array(curvature, dtype=np.float64)
+    return CurvatureAlong(table[:, 0], table[:, 1], table[:, 2], table[:, 3], np.array(loss), meta)
