@@ -85,3 +85,47 @@ def test_trajectory_plane_projects_a_planar_path(batches: Batches) -> None:
     assert result.loss.shape == (5, 5)
     modules = [make_mlp(batchnorm=False, seed=s) for s in range(3)]
     assert sp.trajectory_plane(model, modules, batches, resolution=3).loss.shape == (3, 3)
+
+
+def _nan_weights() -> nn.Module:
+    net = make_mlp(batchnorm=False, seed=5)
+    with torch.no_grad():
+        net[0].weight.fill_(float("nan"))
+    return net
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_components": 0}, "n_components must be"),
+        ({"n_components": 4}, "n_components must be"),
+        ({"gamma": -1.0}, "gamma must be"),
+        ({"gamma": float("inf")}, "gamma must be"),
+    ],
+)
+def test_solution_map_names_bad_numbers(kwargs: dict[str, float], match: str) -> None:
+    nets = [make_mlp(batchnorm=False, seed=s) for s in range(3)]
+    with pytest.raises(ValueError, match=match) as err:
+        sp.solution_map(nets[0], nets, **kwargs)  # type: ignore[arg-type]
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("space", ["weights", "function"])
+def test_solution_map_names_a_non_finite_solution(space: str) -> None:
+    nets = [make_mlp(batchnorm=False, seed=s) for s in range(2)] + [_nan_weights()]
+    probe = torch.randn(5, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"solutions\[2\] is not finite") as err:
+        sp.solution_map(nets[0], nets, space=space, probe=probe)
+    assert "\n" not in str(err.value)
+
+
+def test_trajectory_plane_refuses_a_still_trajectory_and_a_negative_margin(
+    batches: Batches,
+) -> None:
+    net = make_mlp(batchnorm=False)
+    theta = sp.WeightSpace.of(net).params_vector(net)
+    with pytest.raises(ValueError, match="trajectory does not move"):
+        sp.trajectory_plane(net, torch.stack([theta] * 3), batches, resolution=3)
+    moving = torch.stack([theta, theta + 1.0, theta - 0.5])
+    with pytest.raises(ValueError, match="margin must be"):
+        sp.trajectory_plane(net, moving, batches, resolution=3, margin=-0.1)

@@ -49,3 +49,12 @@ def test_profile_and_plane_figures_draw_every_path() -> None:
         sp.plot_paths.profiles(results, x="alpha")
     with pytest.raises(KeyError, match="no metric 'accuracy'"):
         sp.plot_paths.profiles(results, metric="accuracy")
+
+
+@pytest.mark.parametrize("empty", [{}, []])
+def test_empty_collections_are_refused_by_both_figures(empty: object) -> None:
+    with pytest.raises(ValueError, match="results is empty"):
+        sp.plot_paths.profiles(empty)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="paths is empty"):
+        sp.plot_paths.path_plane(empty)  # type: ignore[arg-type]
+    plt.close("all")

@@ -13,6 +13,7 @@ sqrt(mean_{i ∈ G} ‖x_i − c‖²), in the vector space and in the map.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,12 @@ def solution_map(
     labels = [str(g) for g in groups] if groups is not None else ["all"] * len(solutions)
     if len(labels) != len(solutions):
         raise ValueError(f"got {len(labels)} groups for {len(solutions)} solutions")
+    if not 1 <= n_components <= len(solutions):
+        raise ValueError(
+            f"n_components must be between 1 and the {len(solutions)} solutions, got {n_components}"
+        )
+    if gamma is not None and not 0.0 < gamma < math.inf:
+        raise ValueError(f"gamma must be a finite number > 0 (or None for 1/D), got {gamma}")
     if space == "weights":
         ws = WeightSpace.of(model)
         x = torch.stack([ws.params_vector(s) for s in solutions]).to(torch.float64).cpu().numpy()
@@ -100,6 +107,10 @@ def solution_map(
         x = _function_vectors(model, solutions, probe, bn)
     else:
         raise ValueError(f"space must be 'weights' or 'function', got {space!r}")
+    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if bad.size:
+        what = "weights" if space == "weights" else "outputs on the probe"
+        raise ValueError(f"solutions[{bad[0]}] is not finite (nan/inf {what})")
     gamma = 1.0 / x.shape[1] if gamma is None else gamma
     kpca = KernelPCA(n_components=n_components, kernel="rbf", gamma=gamma)
     coords = np.asarray(kpca.fit_transform(x))

@@ -33,14 +33,14 @@ __all__ = ["path_plane", "plane_coordinates", "profiles"]
 
 
 def _named(items: object, what: str) -> list[tuple[str, object]]:
-    if isinstance(items, Mapping):
-        return [(str(k), v) for k, v in items.items()]
     if isinstance(items, (Path, PathResult)):
         items = [items]
-    if not isinstance(items, Sequence):
+    if not isinstance(items, Mapping | Sequence):
         raise TypeError(f"{what} must be a mapping or a sequence, got {type(items).__name__}")
     if not items:
         raise ValueError(f"{what} is empty")
+    if isinstance(items, Mapping):
+        return [(str(k), v) for k, v in items.items()]
     return [(f"{what}[{i}]", item) for i, item in enumerate(items)]
 
 

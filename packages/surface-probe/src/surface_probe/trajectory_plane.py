@@ -10,6 +10,7 @@ trajectory's variance the two directions explain in ``meta["explained_variance"]
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -43,6 +44,8 @@ def trajectory_plane(
     ``trajectory``: weight sets (modules / state_dicts) or a (T, dim) stack of flat θ. The grid
     spans the projected trajectory plus ``margin`` of its extent on every side.
     """
+    if not 0.0 <= margin < math.inf:
+        raise ValueError(f"margin must be a finite number >= 0, got {margin}")
     space = WeightSpace.of(model)
     if isinstance(trajectory, Tensor):
         steps = trajectory.detach()
@@ -58,7 +61,10 @@ def trajectory_plane(
     pca = trajectory_pca(steps, space.params_vector(center).to(steps.dtype))
     coords = pca.coordinates
     low, high = coords.min(axis=0), coords.max(axis=0)
-    pad = margin * max(float((high - low).max()), 1e-12)
+    extent = float((high - low).max())
+    if not extent > 0.0:
+        raise ValueError("trajectory does not move: all its weight sets are equal")
+    pad = margin * extent
     span = (float(low[0]) - pad, float(high[0]) + pad, float(low[1]) - pad, float(high[1]) + pad)
     result = plane(
         model,
