@@ -80,3 +80,14 @@ def test_recorder_resumed_random_baseline_continues_the_stream(tmp_path: FilePat
     split = sp.load_geometry(tmp_path / "split")["random_gamma"]
     assert np.array_equal(split[2:], whole[2:])
     assert len(set(split.tolist())) == 4  # resuming drew new baseline values, not the first ones
+
+
+def test_recorder_records_a_bfloat16_model(tmp_path: FilePath) -> None:
+    model = torch.nn.Linear(2, 2).bfloat16()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = sp.GeometryRecorder(model, opt, torch.nn.Linear(2, 2).bfloat16(), tmp_path)
+    opt.zero_grad()
+    model(torch.ones(3, 2, dtype=torch.bfloat16)).float().pow(2).sum().backward()
+    opt.step()
+    rec.close()
+    assert np.isfinite(sp.load_geometry(tmp_path)["grad_gamma"]).all()

@@ -38,10 +38,9 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from surface_probe._objective import Objective
-from surface_probe._runner import digest
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
-from surface_probe.paths._common import check_fingerprint, data_digest
+from surface_probe.paths._common import check_fingerprint, content_digest
 from surface_probe.results import load_arrays, save_arrays
 
 __all__ = ["GeometryRecorder", "load_geometry"]
@@ -119,9 +118,9 @@ class GeometryRecorder:
         self._chunks, self.step = self._resume(
             {
                 "columns": list(self.columns),
-                "reference": digest(self._ref),
+                "reference": content_digest(self._ref),
                 "chunk_size": chunk_size,
-                "full_data": data_digest(self._full.batches) if self._full else None,
+                "full_data": content_digest(self._full.batches) if self._full else None,
                 "full_every": full_every,
                 "bn": self._full.bn if self._full else None,
                 "seed": seed,

@@ -33,7 +33,7 @@ __all__ = [
     "OptimizerFactory",
     "check_fingerprint",
     "check_options",
-    "data_digest",
+    "content_digest",
     "endpoint",
     "evaluator",
 ]
@@ -67,11 +67,11 @@ def endpoint(space: WeightSpace, weights: WeightsLike, what: str) -> tuple[Tenso
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
 
 
-def data_digest(batches: list[Batch]) -> str:
-    """SHA-256 over the dtype, shape and bytes of every tensor in ``batches`` (any nesting;
-    other leaves by ``repr``): a resumed call must see the same data."""
+def content_digest(obj: Any) -> str:
+    """SHA-256 over the dtype, shape and bytes of every tensor in ``obj`` (any nesting, any dtype
+    including bfloat16; other leaves by ``repr``): a resumed call must see the same inputs."""
     h = hashlib.sha256()
-    for leaf in tree_leaves(batches):
+    for leaf in tree_leaves(obj):
         if isinstance(leaf, Tensor):
             t = leaf.detach().cpu().contiguous()
             h.update(f"{t.dtype}{tuple(t.shape)}".encode())

@@ -32,7 +32,7 @@ from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
     check_fingerprint,
-    data_digest,
+    content_digest,
     endpoint,
     evaluator,
 )
@@ -189,7 +189,7 @@ def dss(
         "fingerprint": {
             "ends": digest(ta, tb),
             "settings": [float(level), float(alpha), samples, bead_steps],
-            "data": data_digest(loss.batches),
+            "data": content_digest(loss.batches),
             **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
         },
     }

@@ -34,7 +34,7 @@ from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
     check_fingerprint,
-    data_digest,
+    content_digest,
     evaluator,
 )
 from surface_probe.paths.families import Path
@@ -186,7 +186,7 @@ def fit_path(
         "kind": p.kind,
         "objective": objective,
         "settings": [float(lam), int(points), float(spring), int(seed)],
-        "data": data_digest(loss.batches),
+        "data": content_digest(loss.batches),
         **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
     }
     state = _resume(target, fingerprint)
