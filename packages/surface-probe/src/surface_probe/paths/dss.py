@@ -25,7 +25,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from surface_probe._runner import digest
 from surface_probe.evaluate import Evaluator
 from surface_probe.params import WeightsLike
 from surface_probe.paths._common import (
@@ -65,7 +64,7 @@ class _BeadStore:
             self.meta = meta
 
     def get(self, start: Tensor) -> tuple[Tensor, bool] | None:
-        key = digest(start)
+        key = content_digest(start)
         if key not in self.arrays:
             return None
         bead = torch.from_numpy(self.arrays[key]).to(start.device, start.dtype)
@@ -74,8 +73,8 @@ class _BeadStore:
     def put(self, start: Tensor, bead: Tensor, reached: bool, steps: int) -> None:
         if self.path is None:
             return
-        key = digest(start)
-        self.arrays[key] = bead.detach().cpu().numpy()
+        key = content_digest(start)
+        self.arrays[key] = bead.detach().cpu().double().numpy()  # exact for every float dtype
         self.meta["reached"][key], self.meta["steps"][key] = reached, steps
         save_arrays(self.path, self.arrays, self.meta)
 
@@ -187,7 +186,7 @@ def dss(
         "optimizer": optimizer,
         "checkpoint": options.get("checkpoint"),
         "fingerprint": {
-            "ends": digest(ta, tb),
+            "ends": content_digest([ta, tb]),
             "settings": [float(level), float(alpha), samples, bead_steps],
             "data": content_digest(loss.batches),
             **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},

@@ -29,7 +29,6 @@ import torch
 from torch import Tensor, nn
 
 from surface_probe._progress import progress_bar
-from surface_probe._runner import digest
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
@@ -182,7 +181,7 @@ def fit_path(
     checkpoint = options.get("checkpoint")
     target = FilePath(checkpoint) if checkpoint is not None else None
     fingerprint = {
-        "path": digest(p.ends, p.free, p.buffers),
+        "path": content_digest([p.ends, p.free, p.buffers]),
         "kind": p.kind,
         "objective": objective,
         "settings": [float(lam), int(points), float(spring), int(seed)],
