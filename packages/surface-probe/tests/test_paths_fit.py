@@ -81,14 +81,23 @@ def test_killed_fit_resumes_to_the_uninterrupted_result(tmp_path: FilePath) -> N
         return ring(out, y)
 
     ck = tmp_path / "fit.pt"
-    options = {"optimizer": _adam(0.05), "checkpoint": ck, "checkpoint_every": 5}
+    options = {
+        "optimizer": _adam(0.05),
+        "checkpoint": ck,
+        "checkpoint_every": 5,
+        "checkpoint_key": "ring",  # the closures below all stand for the ring loss
+    }
     with pytest.raises(KeyboardInterrupt):
         sp.fit_path(a, start, DATA, steps=30, loss_fn=dies_at_step_17, **options)  # type: ignore[arg-type]
     assert torch.load(ck, weights_only=True)["step"] == 15
-    resumed = sp.fit_path(a, start, DATA, steps=30, loss_fn=ring, **options)  # type: ignore[arg-type]
+
+    def ring_again(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return ring(out, y)
+
+    resumed = sp.fit_path(a, start, DATA, steps=30, loss_fn=ring_again, **options)  # type: ignore[arg-type]
     assert torch.equal(resumed.free, whole.free)
     with pytest.raises(ValueError, match="another fit"):
-        sp.fit_path(a, start, DATA, steps=30, objective="discrete", loss_fn=ring, **options)  # type: ignore[arg-type]
+        sp.fit_path(a, start, DATA, steps=30, objective="discrete", loss_fn=ring_again, **options)  # type: ignore[arg-type]
 
 
 def test_fit_refuses_bad_arguments() -> None:

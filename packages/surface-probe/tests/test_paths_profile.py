@@ -60,16 +60,20 @@ def test_profile_checkpoint_resumes_and_result_round_trips(
     a, b = make_mlp(batchnorm=False, seed=0), make_mlp(batchnorm=False, seed=1)
     p = sp.path(a, a, b, kind="polychain", bends=2)
     ck = tmp_path / "ck.npz"
-    first = sp.path_profile(a, p, batches, steps=9, checkpoint=ck, chunk_size=2)
     calls: list[int] = []
 
     def counting(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         calls.append(1)
         return torch.nn.functional.cross_entropy(out, y)
 
+    kw = {"steps": 9, "checkpoint": ck, "loss_fn": counting, "checkpoint_key": "ce"}
+    first = sp.path_profile(a, p, batches, chunk_size=2, **kw)  # type: ignore[arg-type]
+    calls.clear()
     with pytest.raises(ValueError, match="different arguments"):
-        sp.path_profile(a, p, batches, steps=9, checkpoint=ck, metrics=["accuracy"])
-    again = sp.path_profile(a, p, batches, steps=9, checkpoint=ck, loss_fn=counting)
+        sp.path_profile(a, p, batches, metrics=["accuracy"], **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"differs in: data\b"):
+        sp.path_profile(a, p, batches[:1], **kw)  # type: ignore[arg-type]
+    again = sp.path_profile(a, p, batches, **kw)  # type: ignore[arg-type]
     assert not calls
     assert np.array_equal(first.loss, again.loss)
     first.save(tmp_path / "r.npz")

@@ -37,10 +37,11 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from surface_probe._fingerprint import digest, nested_digest
 from surface_probe._objective import Objective
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
-from surface_probe.paths._common import check_fingerprint, content_digest
+from surface_probe.paths._common import check_fingerprint
 from surface_probe.results import load_arrays, save_arrays
 
 __all__ = ["GeometryRecorder", "load_geometry"]
@@ -118,9 +119,9 @@ class GeometryRecorder:
         self._chunks, self.step = self._resume(
             {
                 "columns": list(self.columns),
-                "reference": content_digest(self._ref),
+                "reference": digest(self._ref),
                 "chunk_size": chunk_size,
-                "full_data": content_digest(self._full.batches) if self._full else None,
+                "full_data": nested_digest(self._full.batches) if self._full else None,
                 "full_every": full_every,
                 "bn": self._full.bn if self._full else None,
                 "seed": seed,

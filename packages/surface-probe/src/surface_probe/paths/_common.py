@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
-from torch.utils._pytree import tree_leaves
 
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
@@ -33,9 +31,9 @@ __all__ = [
     "OptimizerFactory",
     "check_fingerprint",
     "check_options",
-    "content_digest",
     "endpoint",
     "evaluator",
+    "inputs_fingerprint",
 ]
 
 OptimizerFactory = Callable[[list[Tensor]], torch.optim.Optimizer]
@@ -67,18 +65,13 @@ def endpoint(space: WeightSpace, weights: WeightsLike, what: str) -> tuple[Tenso
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
 
 
-def content_digest(obj: Any) -> str:
-    """SHA-256 over the dtype, shape and bytes of every tensor in ``obj`` (any nesting, any dtype
-    including bfloat16; other leaves by ``repr``): a resumed call must see the same inputs."""
-    h = hashlib.sha256()
-    for leaf in tree_leaves(obj):
-        if isinstance(leaf, Tensor):
-            t = leaf.detach().cpu().contiguous()
-            h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-        else:
-            h.update(repr(leaf).encode())
-    return h.hexdigest()
+def inputs_fingerprint(ev: Evaluator, options: ProbeOptions) -> dict[str, Any]:
+    """What a checkpointed call depends on besides its own arguments: the evaluator's fingerprint
+    (data, BN policy, precision, model structure and buffers, loss and metrics; see
+    :meth:`Evaluator.fingerprint`), or nothing without a checkpoint."""
+    if options.get("checkpoint") is None:
+        return {}
+    return ev.fingerprint(options.get("checkpoint_key"))
 
 
 def check_fingerprint(

@@ -25,15 +25,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from surface_probe._fingerprint import digest
 from surface_probe.evaluate import Evaluator
 from surface_probe.params import WeightsLike
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
     check_fingerprint,
-    content_digest,
     endpoint,
     evaluator,
+    inputs_fingerprint,
 )
 from surface_probe.paths.results import StringResult
 from surface_probe.probes import ProbeOptions
@@ -64,7 +65,7 @@ class _BeadStore:
             self.meta = meta
 
     def get(self, start: Tensor) -> tuple[Tensor, bool] | None:
-        key = content_digest(start)
+        key = digest(start)
         if key not in self.arrays:
             return None
         bead = torch.from_numpy(self.arrays[key]).to(start.device, start.dtype)
@@ -73,7 +74,7 @@ class _BeadStore:
     def put(self, start: Tensor, bead: Tensor, reached: bool, steps: int) -> None:
         if self.path is None:
             return
-        key = content_digest(start)
+        key = digest(start)
         self.arrays[key] = bead.detach().cpu().double().numpy()  # exact for every float dtype
         self.meta["reached"][key], self.meta["steps"][key] = reached, steps
         save_arrays(self.path, self.arrays, self.meta)
@@ -186,10 +187,9 @@ def dss(
         "optimizer": optimizer,
         "checkpoint": options.get("checkpoint"),
         "fingerprint": {
-            "ends": content_digest([ta, tb]),
+            "ends": digest(ta, tb),
             "settings": [float(level), float(alpha), samples, bead_steps],
-            "data": content_digest(loss.batches),
-            **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
+            **inputs_fingerprint(ev, options),
         },
     }
     string = _String(ev, loss, float(level), float(alpha), settings)

@@ -28,13 +28,14 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from surface_probe._fingerprint import digest
 from surface_probe._progress import progress_bar
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
     check_fingerprint,
-    content_digest,
     evaluator,
+    inputs_fingerprint,
 )
 from surface_probe.paths.families import Path
 from surface_probe.probes import ProbeOptions
@@ -181,12 +182,11 @@ def fit_path(
     checkpoint = options.get("checkpoint")
     target = FilePath(checkpoint) if checkpoint is not None else None
     fingerprint = {
-        "path": content_digest([p.ends, p.free, p.buffers]),
+        "path": digest(p.ends, p.free, p.buffers),
         "kind": p.kind,
         "objective": objective,
         "settings": [float(lam), int(points), float(spring), int(seed)],
-        "data": content_digest(loss.batches),
-        **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
+        **inputs_fingerprint(ev, options),
     }
     state = _resume(target, fingerprint)
     start = 0

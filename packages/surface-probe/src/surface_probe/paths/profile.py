@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from surface_probe._runner import digest, run_points
 from surface_probe.evaluate import Evaluator
-from surface_probe.paths._common import content_digest, evaluator
+from surface_probe.paths._common import evaluator, inputs_fingerprint
 from surface_probe.paths.families import Path, as_ts
 from surface_probe.paths.results import PathResult
 from surface_probe.probes import ProbeOptions
@@ -73,10 +73,11 @@ def evaluate_path(
     fingerprint = {
         "kind": f"path/{p.kind}",
         "ts": digest(ts),
-        "anchors": content_digest([p.ends, p.free]),
-        "buffers": content_digest(p.buffers if interpolate else None),
+        "anchors": digest(p.ends, p.free),
+        "buffers": digest(p.buffers if interpolate else None),
         "metrics": list(ev.metric_names),
         **{k: ev.meta()[k] for k in ("bn", "precision", "num_examples", "dtype")},
+        **inputs_fingerprint(ev, options),
     }
     return run_points(
         ts.numel(),
