@@ -91,3 +91,32 @@ def test_recorder_records_a_bfloat16_model(tmp_path: FilePath) -> None:
     opt.step()
     rec.close()
     assert np.isfinite(sp.load_geometry(tmp_path)["grad_gamma"]).all()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("level", float("nan")),
+        ("alpha", 0.0),
+        ("alpha", 1.5),
+        ("max_depth", -1),
+        ("samples", 2),
+        ("bead_steps", 0),
+    ],
+)
+def test_dss_names_the_bad_number(option: str, value: float) -> None:
+    a, b = ring_ends()
+    kwargs = {"level": 0.05, option: value}
+    with pytest.raises(ValueError, match=f"^{option} must be ") as err:
+        sp.dss(a, a, b, DATA, loss_fn=ring, **kwargs)  # type: ignore[arg-type]
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("option", "value"), [("chunk_size", 0), ("stages", -1), ("seed", -1)])
+def test_recorder_names_the_bad_number(option: str, value: int, tmp_path: FilePath) -> None:
+    model = Point(1.0, 2.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=f"^{option} must be ") as err:
+        sp.GeometryRecorder(model, opt, model, tmp_path, **{option: value})  # type: ignore[arg-type]
+    assert "\n" not in str(err.value)
+    assert not tmp_path.joinpath("meta.npz").exists()

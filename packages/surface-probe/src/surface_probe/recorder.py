@@ -41,7 +41,7 @@ from surface_probe._fingerprint import digest, nested_digest
 from surface_probe._objective import Objective
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
-from surface_probe.paths._common import check_fingerprint
+from surface_probe.paths._common import check_at_least, check_fingerprint
 from surface_probe.results import load_arrays, save_arrays
 
 __all__ = ["GeometryRecorder", "load_geometry"]
@@ -93,8 +93,12 @@ class GeometryRecorder:
     ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer)}")
-        if chunk_size < 1 or stages < 0 or full_every < 0:
-            raise ValueError("chunk_size must be >= 1, stages and full_every >= 0")
+        check_at_least(
+            ("chunk_size", chunk_size, 1),
+            ("full_every", full_every, 0),
+            ("stages", stages, 0),
+            ("seed", seed, 0),
+        )
         if (full_data is None) != (full_every == 0):
             raise ValueError("full_data and full_every > 0 go together")
         self.space = WeightSpace.of(model)

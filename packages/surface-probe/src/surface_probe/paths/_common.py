@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +30,7 @@ from surface_probe.probes import ProbeOptions
 __all__ = [
     "FunctionalLoss",
     "OptimizerFactory",
+    "check_at_least",
     "check_fingerprint",
     "check_options",
     "endpoint",
@@ -72,6 +74,13 @@ def inputs_fingerprint(ev: Evaluator, options: ProbeOptions) -> dict[str, Any]:
     if options.get("checkpoint") is None:
         return {}
     return ev.fingerprint(options.get("checkpoint_key"))
+
+
+def check_at_least(*limits: tuple[str, float, float]) -> None:
+    """Refuse the first (name, value, low) whose value is below low or not finite, naming it."""
+    for name, value, low in limits:
+        if not low <= value < math.inf:
+            raise ValueError(f"{name} must be >= {low} and finite, got {value}")
 
 
 def check_fingerprint(

@@ -31,6 +31,7 @@ from surface_probe.params import WeightsLike
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
+    check_at_least,
     check_fingerprint,
     endpoint,
     evaluator,
@@ -170,10 +171,13 @@ def dss(
     finished bead descent is saved and a rerun with the same arguments reuses it.
     ``bn="interpolate"`` is refused, as beads have no buffers of their own.
     """
-    if not np.isfinite(level) or not 0.0 < alpha <= 1.0:
-        raise ValueError(f"level must be finite and 0 < alpha <= 1, got {level}, {alpha}")
-    if max_depth < 0 or samples < 3 or bead_steps < 1:
-        raise ValueError("max_depth must be >= 0, samples >= 3 and bead_steps >= 1")
+    if not np.isfinite(level):
+        raise ValueError(f"level must be a finite loss value, got {level}")
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+    check_at_least(
+        ("max_depth", max_depth, 0), ("samples", samples, 3), ("bead_steps", bead_steps, 1)
+    )
     ev = evaluator("dss", model, data, options)
     if ev.bn == "interpolate":
         raise ValueError("dss() needs bn 'recompute', 'frozen' or 'batch': beads carry no buffers")

@@ -33,6 +33,7 @@ from surface_probe._progress import progress_bar
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
+    check_at_least,
     check_fingerprint,
     evaluator,
     inputs_fingerprint,
@@ -159,15 +160,13 @@ def fit_path(
         raise ValueError(f"a {path.kind} path with no free anchors has nothing to fit")
     if objective == "neb" and path.kind not in ("polychain", "beads"):
         raise ValueError(f"objective='neb' needs a chain (polychain or beads), not {path.kind!r}")
-    for name, value, low in (
+    check_at_least(
         ("steps", steps, 0),
         ("points", points, 2),
         ("checkpoint_every", checkpoint_every, 1),
         ("lam", lam, 0.0),
         ("spring", spring, 0.0),
-    ):
-        if not low <= value < float("inf"):
-            raise ValueError(f"{name} must be >= {low} and finite, got {value}")
+    )
     ev = evaluator("fit_path", model, data, options)
     if path.dim != ev.space.dim:
         raise ValueError(f"path has dim {path.dim} but the model has {ev.space.dim} parameters")
