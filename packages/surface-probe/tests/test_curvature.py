@@ -281,3 +281,10 @@ def test_curvature_along_records_a_non_finite_point_as_nan(batches: Batches) -> 
         assert np.isnan(values[1])
         assert np.isfinite(values[[0, 2]]).all()
     assert along.top_eigenvalue[0] == along.top_eigenvalue[2]
+
+
+@pytest.mark.parametrize("rtol", [-0.1, float("nan")])
+def test_hutchinson_refuses_a_negative_or_nan_rtol(rtol: float, batches: Batches) -> None:
+    model = make_mlp(batchnorm=False, seed=0)
+    with pytest.raises(ValueError, match=r"^rtol must be"):
+        sp.hessian_trace(model, batches, rtol=rtol, max_samples=30)

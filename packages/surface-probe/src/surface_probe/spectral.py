@@ -138,6 +138,9 @@ def hutchinson(
         raise ValueError(f"need 2 <= min_samples <= max_samples, got {min_samples}, {max_samples}")
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if not tol >= 0.0:
+            raise ValueError(f"{name} must be >= 0 (0: run to max_samples), got {tol}")
     gen = torch.Generator().manual_seed(seed)
     samples: list[float] = []
     mean = half = err = 0.0
