@@ -13,7 +13,8 @@ from paper_repro.experiments import Context
 from paper_repro.experiments.context import load_pilots
 from paper_repro.pilot import PilotRow, choose, pilot_configs
 from paper_repro.presets import PRESETS
-from paper_repro.screening import failure
+from paper_repro.screening import describe, failure
+from paper_repro.train import RunResult
 
 
 def row(lr: float, loss: float, failed: str | None = None) -> PilotRow:
@@ -73,3 +74,11 @@ def test_a_tiny_pilot_flags_bad_rates_and_chooses_the_working_one(tmp_path: Path
     assert again.config("bn", "sgd", seed=1).lr == 0.5
     assert again.config("bn", "sgd", seed=1, lr_scale=2.0).lr == 1.0
     assert again.train_calls == 0, "pilots are cached runs"
+
+
+def test_describe_names_the_run() -> None:
+    config = PRESETS["smoke"].config("nobn", "sgd", seed=1, lr=0.1)
+    run = RunResult(config, [], {}, {}, Path("."))
+    assert describe(run) == "cnn1d (no BN) sgd lr=0.1 init=default seed=1"
+    run.config = dataclasses.replace(config, data_seed=1001)
+    assert describe(run).endswith("seed=1 data_seed=1001")

@@ -33,8 +33,10 @@ def failure(history: Sequence[Mapping[str, Any]], chance: float) -> str | None:
 
 
 def describe(run: RunResult) -> str:
-    """A run's identity in one line: model, BN, schedule, rate, init and seed."""
+    """A run's identity in one line: model, BN, schedule, rate, init, seed (and minibatch order
+    when it is not the seed's)."""
     c = run.config
     bn = "BN" if c.model_kwargs.get("batchnorm", True) else "no BN"
     lr = "" if c.lr is None else f" lr={c.lr:g}"
-    return f"{c.model} ({bn}) {c.schedule}{lr} init={c.init} seed={c.init_seed}"
+    order = "" if c.data_seed == c.init_seed else f" data_seed={c.data_seed}"
+    return f"{c.model} ({bn}) {c.schedule}{lr} init={c.init} seed={c.init_seed}{order}"
