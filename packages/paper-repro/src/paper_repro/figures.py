@@ -42,7 +42,8 @@ def table1_figure(
         g for (i, j), g in surfaces.items() if names[i] not in failed and names[j] not in failed
     ]
     norm = _log_norm(trained)
-    fig, axes = plt.subplots(n, n, figsize=(1.35 * n + 1.2, 1.35 * n), squeeze=False)
+    fig, axes = plt.subplots(n, n, figsize=(1.35 * n + 1.2, 1.35 * n + 0.4), squeeze=False)
+    fig.subplots_adjust(top=1 - 0.5 / (1.35 * n + 0.4), right=0.86)
     image = None
     for i in range(n):
         for j in range(n):
@@ -74,5 +75,6 @@ def table1_figure(
         "Table 1: loss over (init, final_a, final_b) below the diagonal; functional distance "
         "(rms) and label disagreement of the finals above",
         fontsize=9,
+        y=1 - 0.15 / (1.35 * n + 0.4),
     )
     return fig
