@@ -56,7 +56,8 @@ def bump_width(loss: np.ndarray) -> float:
 
 
 def plan(ctx: Context) -> dict[str, Any]:
-    return {role: restart_plan(ctx, role, ctx.preset.optimizers) for role in ROLES}
+    # no-BN first: the BN runs are shared with Figures 4-6 and 10, usually trained already
+    return {role: restart_plan(ctx, role, ctx.preset.optimizers) for role in reversed(ROLES)}
 
 
 def analyse(ctx: Context, planned: dict[str, Any]) -> Analysis:
