@@ -75,7 +75,9 @@ def test_bump_width_is_the_share_above_half_the_barrier() -> None:
 def test_anova_p_values() -> None:
     assert anova([[1.0, 1.1, 0.9], [1.0, 1.1, 0.9]]) == pytest.approx(1.0)
     assert anova([[1.0, 1.01, 0.99], [5.0, 5.01, 4.99]]) < 1e-6
-    assert math.isnan(anova([[1.0], [2.0, 3.0]]))  # a group with a single value
+    assert math.isnan(anova([[1.0], [2.0, 3.0]]))  # one group left with two samples or more
+    single = [[9.0], [1.0, 1.01, 0.99], [5.0, 5.01, 4.99]]  # the single-run group is left out
+    assert anova(single) == anova(single[1:]) < 1e-6
     assert math.isnan(anova([[1.0, 1.0], [1.0, 1.0]]))  # no variation at all
     assert math.isnan(anova([[1.0, 2.0]]))
 

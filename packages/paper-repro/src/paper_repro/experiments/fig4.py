@@ -33,11 +33,13 @@ class Numbers(TypedDict):
 
 
 def anova(groups: list[list[float]]) -> float:
-    """p-value of the one-way ANOVA over ``groups`` (nan when any group has < 2 samples or all
-    values are equal)."""
+    """p-value of the one-way ANOVA over the ``groups`` of at least two samples (a group left
+    with one run after screening has no spread to compare); nan when fewer than two such groups
+    remain or all their values are equal."""
     from scipy.stats import f_oneway
 
-    if len(groups) < 2 or any(len(g) < 2 for g in groups):
+    groups = [g for g in groups if len(g) >= 2]
+    if len(groups) < 2:
         return math.nan
     flat = [v for g in groups for v in g]
     if max(flat) == min(flat):
