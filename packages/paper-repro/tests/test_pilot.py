@@ -42,6 +42,9 @@ def test_failure_flags_non_finite_losses_and_chance_accuracy() -> None:
     assert failure(history((2.3, 0.1), (math.nan, 0.9)), 0.1) == (
         "diverged: train_loss non-finite at epoch 1"
     )
+    assert failure(history((2.3, 0.1), (7.7, 0.23)), 0.1) == (
+        "diverged: final train loss 7.7 not below the initial 2.3"
+    )
     flagged = failure(history((2.3, 0.1), (2.2, 0.149)), 0.1)
     assert flagged is not None
     assert flagged.startswith("failed: final train accuracy 0.149 within 5 points")

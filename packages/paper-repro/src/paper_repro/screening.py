@@ -1,5 +1,6 @@
-"""Failed-run detection: a run whose loss went non-finite, or whose final training accuracy
-stays within ``CHANCE_MARGIN`` (5 points) of chance, is "diverged/failed".
+"""Failed-run detection: a run whose loss went non-finite, whose final training loss is not below
+its initial one (it diverged and came only partly back), or whose final training accuracy stays
+within ``CHANCE_MARGIN`` (5 points) of chance, is "diverged/failed".
 
 Such a run measures the learning rate, not the optimizer, so it is left out of every comparison
 whose claim is not about training failure (Figure 11's claims are; that experiment screens
@@ -23,6 +24,9 @@ def failure(history: Sequence[Mapping[str, Any]], chance: float) -> str | None:
         for key in ("train_loss", "test_loss"):
             if not math.isfinite(float(record[key])):
                 return f"diverged: {key} non-finite at epoch {record['epoch']}"
+    first, last = float(history[0]["train_loss"]), float(history[-1]["train_loss"])
+    if last >= first:
+        return f"diverged: final train loss {last:.3g} not below the initial {first:.3g}"
     acc = float(history[-1]["train_acc"])
     if acc <= chance + CHANCE_MARGIN:
         return (
