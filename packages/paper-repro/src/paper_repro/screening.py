@@ -24,15 +24,15 @@ def failure(history: Sequence[Mapping[str, Any]], chance: float) -> str | None:
         for key in ("train_loss", "test_loss"):
             if not math.isfinite(float(record[key])):
                 return f"diverged: {key} non-finite at epoch {record['epoch']}"
-    first, last = float(history[0]["train_loss"]), float(history[-1]["train_loss"])
-    if last >= first:
-        return f"diverged: final train loss {last:.3g} not below the initial {first:.3g}"
     acc = float(history[-1]["train_acc"])
     if acc <= chance + CHANCE_MARGIN:
         return (
             f"failed: final train accuracy {acc:.3f} within {CHANCE_MARGIN * 100:.0f} points of "
             f"chance ({chance:.2f})"
         )
+    first, last = float(history[0]["train_loss"]), float(history[-1]["train_loss"])
+    if last >= first:
+        return f"diverged: final train loss {last:.3g} not below the initial {first:.3g}"
     return None
 
 
