@@ -20,8 +20,10 @@ import torch
 import paper_repro.train.loop as train_mod
 from paper_repro import launch as launch_mod
 from paper_repro.cli import main
+from paper_repro.experiments import Context
 from paper_repro.launch import ClusterOptions, TrainTask, launch
 from paper_repro.launch_cli import planned_configs
+from paper_repro.pilot import pilot_configs
 from paper_repro.presets import get_preset
 from paper_repro.run_status import collect_status, run_status
 from paper_repro.train import TrainConfig
@@ -278,12 +280,19 @@ def test_slurm_job_array_through_a_stand_in_sbatch(
     assert {r.state for r in collect_status(out / "runs")} == {"pending"}
 
 
-def test_planned_configs_are_the_runs_the_experiments_train(tmp_path: Path) -> None:
+def test_planned_configs_are_the_pilots_first_then_the_runs_the_experiments_train(
+    tmp_path: Path,
+) -> None:
     preset = get_preset("smoke")
-    configs = planned_configs(preset, tmp_path, ["fig4", "table1"])
-    fig4 = {preset.config("bn", o, seed=s).key() for o in preset.optimizers for s in range(2)}
-    assert {c.key() for c in configs} == fig4  # table1 reuses fig4's seed-0 runs
+    first = planned_configs(preset, tmp_path, ["fig4", "table1"])
+    pilots = {c.key() for o in preset.optimizers for c in pilot_configs(preset, "bn", o)}
+    assert {c.key() for c in first} == pilots  # the rates wait for their pilots
     assert not (tmp_path / "runs").exists()  # nothing trained
+    launch(first, tmp_path / "runs", launcher="sequential")
+    second = planned_configs(preset, tmp_path, ["fig4", "table1"])
+    ctx = Context(preset=preset, out_dir=tmp_path)
+    fig4 = {ctx.config("bn", o, seed=s).key() for o in preset.optimizers for s in range(2)}
+    assert {c.key() for c in second} == fig4  # table1 reuses fig4's seed-0 runs
 
 
 @pytest.mark.slow

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from paper_repro.claims import CLAIMS, NOT_RUN
 from paper_repro.cli import main
-from paper_repro.experiments import EXPERIMENTS
+from paper_repro.experiments import CLAIMS, EXPERIMENTS
+from paper_repro.rules import NOT_RUN
 
 
 def numbers_in(value: Any) -> list[float]:
@@ -30,9 +30,13 @@ def test_smoke_preset_end_to_end_and_resume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "smoke"
+    assert main(["run", "all", "--preset", "smoke", "--out", str(out), "--only-train"]) == 0
+    trained = capsys.readouterr().err
+    assert "(0 run(s) trained)" not in trained
+    assert not list(out.glob("*/result.json")), "--only-train analyses nothing"
     assert main(["run", "all", "--preset", "smoke", "--out", str(out)]) == 0
     first = capsys.readouterr().err
-    assert "(0 run(s) trained)" not in first
+    assert "(0 run(s) trained)" in first, "--only-train trained every run, pilots included"
     for name in EXPERIMENTS:
         record = json.loads((out / name / "result.json").read_text())
         values = numbers_in(record["numbers"])
@@ -41,6 +45,9 @@ def test_smoke_preset_end_to_end_and_resume(
         assert len(finite) >= 0.9 * len(values), f"{name}: too many non-finite numbers"
         for fig in record["figures"]:
             assert (out / fig).stat().st_size > 1000, fig
+            assert (out / fig).with_suffix(".pdf").stat().st_size > 1000, fig
+    pilots = json.loads((out / "pilots.json").read_text())
+    assert {(p["role"], p["optimizer"]) for p in pilots} >= {("bn", "sgd"), ("conv_nobn", "sgd")}
 
     assert main(["report", "--out", str(out)]) == 0
     md = (out / "report.md").read_text()
@@ -49,6 +56,8 @@ def test_smoke_preset_end_to_end_and_resume(
     for claim in CLAIMS:
         assert claim.paper[:40] in md
     assert NOT_RUN not in md.split("## Setup")[0].split("Totals")[0]
+    assert "## Learning rates: the pilot runs" in md
+    assert "(chosen)" in md
     assert (out / "report.html").read_text().count("<img") == md.count("![")
 
     stamps = {name: (out / name / "result.json").stat().st_mtime_ns for name in EXPERIMENTS}

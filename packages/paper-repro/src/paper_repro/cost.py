@@ -104,7 +104,7 @@ def estimate(preset_name: str, cpu_preset: str, gpu_tflops: float) -> str:
     from .launch_cli import planned_configs
 
     preset = get_preset(preset_name)
-    planned = planned_configs(preset, Path("unused"), list(EXPERIMENTS))  # writes nothing
+    planned = planned_configs(preset, Path("unused"), list(EXPERIMENTS), assume_rates=True)
     configs = list({c.key(): c for c in planned}.values())
     cpu_config = get_preset(cpu_preset).config("bn", "sgd", seed=0)
     cpu_rate = measured_cpu_flops(cpu_config)

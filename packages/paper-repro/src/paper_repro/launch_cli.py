@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .launch import ClusterOptions, launch
 from .presets import Preset
 from .run_status import collect_status, format_status
-from .train import RunResult, TrainConfig
+from .train import TrainConfig
 
 if TYPE_CHECKING:
     from .experiments import Context
@@ -125,23 +125,40 @@ def launch_runs(
     return None
 
 
-def planned_configs(preset: Preset, out_dir: Path, names: Sequence[str]) -> list[TrainConfig]:
-    """Every TrainConfig the experiments ``names`` train under ``preset``, gathered by their
-    ``only_train`` path with a context that records each run instead of training it.
+def planned_configs(
+    preset: Preset, out_dir: Path, names: Sequence[str], *, assume_rates: bool = False
+) -> list[TrainConfig]:
+    """Every TrainConfig the experiments ``names`` can train now under ``preset``.
 
-    MERGE NOTE (branch i7a-claims introduces ``plan(preset) -> [TrainConfig]``): replace this body
-    by ``return [c for name in names for c in EXPERIMENTS[name].plan(preset)]``.
+    Each experiment's ``plan(ctx)`` needs the pilot-chosen rates. Where the pilots of a
+    (role, optimizer) are all finished in ``out_dir/runs``, the rate comes from them; otherwise
+    the unfinished pilots are planned and — unless ``assume_rates`` (the cost estimate: any rate
+    of the grid trains as long) — the experiments needing that rate wait for the next invocation,
+    which finds the pilots done. Nothing is trained here.
     """
     from .experiments import EXPERIMENTS, Context
+    from .experiments.context import map_plan
+    from .pilot import pilot_configs
 
     configs: list[TrainConfig] = []
 
-    class RecordingContext(Context):
-        def run(self, config: TrainConfig) -> RunResult:
-            configs.append(config)
-            return RunResult(config, [], {}, {}, self.runs_dir / config.key())
+    class PlanningContext(Context):
+        waiting = False  # the current plan used a rate whose pilots are unfinished
 
-    recorder = RecordingContext(preset=preset, out_dir=out_dir, only_train=True)
+        def rate(self, role: str, optimizer: str) -> float:
+            grid = self.preset.lr_grid[optimizer]
+            pilots = pilot_configs(self.preset, role, optimizer) if len(grid) > 1 else []
+            pending = [c for c in pilots if not (self.runs_dir / c.key() / "final.pt").exists()]
+            if not pending:
+                return super().rate(role, optimizer)
+            configs.extend(pending)
+            self.waiting = True
+            return grid[0]  # a stand-in: this plan's runs wait unless ``assume_rates``
+
+    planner = PlanningContext(preset=preset, out_dir=out_dir, only_train=True)
     for name in names:
-        EXPERIMENTS[name].run(recorder)
-    return configs
+        planner.waiting = False
+        plan = EXPERIMENTS[name].plan(planner)
+        if assume_rates or not planner.waiting:
+            map_plan(plan, configs.append)
+    return list({c.key(): c for c in configs}.values())

@@ -15,9 +15,11 @@ Seeds
     (``data_seed = s``), so every optimizer of a comparison starts from the same θ_0 and sees the
     same minibatches; restarts of an optimizer (Figures 4–6) use seeds ``0 … seeds-1``.
 
-Learning rates (paper §3.4 grids: {0.2, 0.1, 0.05, 0.01} for SGD, {0.002, 0.001, 0.0005, 0.0001}
-for adaptive methods, doubled for the Runge–Kutta variants; Adadelta uses η = 1). Each preset
-picks one value per optimizer from these grids, listed in :data:`GRID_CHOICE`.
+Learning rates
+    Chosen per (role, optimizer) from ``lr_grid`` (the paper's §3.4 grids: {0.2, 0.1, 0.05, 0.01}
+    for SGD, {0.002, 0.001, 0.0005, 0.0001} for adaptive methods, doubled for the Runge–Kutta
+    variants; Adadelta η = 1) by pilot runs of ``pilot_fraction`` of the role's epochs
+    (:mod:`paper_repro.pilot`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from .train import TrainConfig
 
 ROLES: tuple[str, ...] = ("bn", "nobn", "conv_bn", "conv_nobn")
 """The model/data roles every preset defines."""
+EXOTIC_ROLES: tuple[str, ...] = ("conv_bn", "conv_nobn")
+"""The roles of Figure 11 (trained for ``exotic_epochs`` at ``exotic_batch_size``)."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,8 @@ class Preset:
     batch_size: int
     exotic_batch_size: int
     """Figure 11's batch size (small NINs on 1,438 digits need more than 12 steps an epoch)."""
-    lr: Mapping[str, float]
+    lr_grid: Mapping[str, tuple[float, ...]]
+    """The learning rates tried per optimizer (pilot runs choose one per role)."""
     seeds: int
     optimizers: tuple[str, ...]
     """Table 1, Figures 4–6, 8, 10: the optimizers compared (every pair in Table 1)."""
@@ -80,6 +85,8 @@ class Preset:
     basin_threshold: float
     basin_reach: float
     """sp.basin searches up to ``basin_reach × ‖θ_0 − θ_1‖`` (past the init when > 1)."""
+    pilot_fraction: float = 0.25
+    """Pilot runs train this fraction of the role's epochs (at least one)."""
     weight_decay: float = 0.0
     momentum: float = 0.9
     device: str = "auto"
@@ -97,9 +104,13 @@ class Preset:
         unknown = sorted(names - set(OPTIMIZERS))
         if unknown:
             raise ValueError(f"preset {self.name!r}: unknown optimizers {unknown}")
-        no_lr = sorted(names - set(self.lr))
+        no_lr = sorted(names - {n for n, grid in self.lr_grid.items() if grid})
         if no_lr:
-            raise ValueError(f"preset {self.name!r}: no learning rate for {no_lr}")
+            raise ValueError(f"preset {self.name!r}: no learning-rate grid for {no_lr}")
+        if not 0.0 < self.pilot_fraction <= 1.0:
+            raise ValueError(
+                f"preset {self.name!r}: pilot_fraction must be in (0, 1], got {self.pilot_fraction}"
+            )
         if self.seeds < 1:
             raise ValueError(f"preset {self.name!r}: seeds must be >= 1, got {self.seeds}")
         bad = [f for f in self.switch_fractions if not 0.0 < f < 1.0]
@@ -120,16 +131,12 @@ class Preset:
         epochs: int | None = None,
         batch_size: int | None = None,
     ) -> TrainConfig:
-        """The :class:`TrainConfig` of one run: ``schedule`` on the ``role`` setup from ``seed``.
-
-        A single-optimizer ``schedule`` takes the preset's rate for that optimizer unless ``lr`` is
-        given; multi-phase schedules carry their rates in the schedule string.
-        """
+        """The :class:`TrainConfig` of one run: ``schedule`` on the ``role`` setup from ``seed``
+        (rates: ``lr``, or those in the schedule string; the chosen rates come from
+        :meth:`paper_repro.experiments.Context.config`)."""
         if role not in self.setups:
             raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
         setup = self.setups[role]
-        if lr is None and schedule in self.lr:
-            lr = self.lr[schedule]
         return TrainConfig(
             model=setup.model,
             model_kwargs=dict(setup.model_kwargs),
@@ -149,6 +156,12 @@ class Preset:
             grad_clip=self.grad_clip,
         )
 
+    def budget(self, role: str) -> tuple[int, int]:
+        """``(epochs, batch size)`` of the role's runs (Figure 11's roles have their own)."""
+        if role in EXOTIC_ROLES:
+            return self.exotic_epochs, self.exotic_batch_size
+        return self.epochs, self.batch_size
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (saved with every run directory for the report)."""
         described: dict[str, Any] = json_ready(dataclasses.asdict(self))
@@ -163,23 +176,6 @@ def json_ready(value: Any) -> Any:
         return [json_ready(v) for v in value]
     return value
 
-
-GRID_CHOICE: dict[str, int] = {
-    "sgd": 1,
-    "sgdm": 3,
-    "rmsprop": 1,
-    "adadelta": 0,
-    "adam": 1,
-    "midpoint": 1,
-    "heun": 1,
-    "ralston": 1,
-    "adam_rk2": 1,
-}
-"""Index into ``PAPER_LR_GRID[name]`` used by every preset: SGD 0.1 (RK variants doubled: 0.2),
-SGD with momentum 0.01 (with μ = 0.9 its effective step 0.1 matches SGD's), RMSprop/Adam 0.001
-(Adam&RK2 doubled: 0.002), Adadelta 1."""
-
-PAPER_RATES: dict[str, float] = {n: PAPER_LR_GRID[n][i] for n, i in GRID_CHOICE.items()}
 
 _ALL_NINE = OPTIMIZERS
 _RK_COMPARISON: tuple[tuple[str, str, float], ...] = (
@@ -229,9 +225,11 @@ _REDUCED_DEVIATIONS = (
     "Models: a 1-D CNN (with/without BN) stands in for NIN/VGG; Figure 11 uses NIN at reduced "
     "width with its dropout rates scaled by the same factor (the published rates stop narrow "
     "networks from learning).",
-    "Epochs and seeds reduced (see the preset table); learning rates are single values from the "
-    "paper's grids (no per-run grid search); no weight decay; Figure 11 uses batch 32 so the "
-    "small NIN gets enough steps on 1,438 training images.",
+    "Epochs and seeds reduced (see the preset table); learning rates chosen from the paper's "
+    "grids by pilot runs of a quarter of the epochs on seed 0 (the paper does not say how it "
+    "chose); no weight decay; Figure 11 uses batch 32 so the small NIN gets enough steps on "
+    "1,438 training images, and 12 epochs (at 8 the default init without BN barely leaves "
+    "chance, so Figure 11 would have no control).",
     "Loss surfaces and lines are evaluated on the first `probe_examples` training examples (the "
     "paper: the whole training set); BatchNorm statistics are re-estimated at every probed point.",
     "The LSTM/Penn Treebank experiments of the paper have no figure here (the figures analysed "
@@ -245,10 +243,10 @@ _CPU = Preset(
     description="every experiment at reduced scale on offline data (the default main job)",
     setups=_small_setups({"channels": (16, 32)}, _mnist1d(5000), 0.125),
     epochs=20,
-    exotic_epochs=8,
+    exotic_epochs=12,
     batch_size=128,
     exotic_batch_size=32,
-    lr=PAPER_RATES,
+    lr_grid=PAPER_LR_GRID,
     seeds=3,
     optimizers=_ALL_NINE,
     quad=_QUAD,
@@ -314,7 +312,8 @@ PRESETS: dict[str, Preset] = {
         probe_examples=10000,
         weight_decay=5e-4,
         deviations=(
-            "Learning rates are single values from the paper's grids, not tuned per run.",
+            "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
+            "on seed 0 (the paper does not say how it chose).",
             "Loss surfaces are evaluated on the first 10,000 training examples.",
             "The LSTM/Penn Treebank experiments of the paper have no figure here.",
         ),
@@ -381,8 +380,8 @@ _FASHION_DEVIATIONS = (
     "CIFAR-10; no augmentation.",
     f"Models: the paper's VGG-BN-drop at width {FASHION_VGG_WIDTH} (Figure 11: NIN at width "
     f"{FASHION_NIN_WIDTH}), cifar.torch code, dropout rates scaled by the width.",
-    "Epochs and seeds reduced (see the preset table); learning rates are single values from the "
-    "paper's grids; no weight decay.",
+    "Epochs and seeds reduced (see the preset table); learning rates chosen by the pilots from "
+    "the paper's grids; no weight decay.",
     "Loss surfaces are evaluated on the first `probe_examples` training images; BatchNorm "
     "statistics are re-estimated at every probed point.",
 )
@@ -476,7 +475,7 @@ def lstm_tier(data_root: str | Path | None = None) -> Preset:
         setups=dict.fromkeys(ROLES, setup),
         epochs=6,
         batch_size=20,
-        lr={**PAPER_RATES, "adam": 0.002, "adam_rk2": 0.004},
+        lr_grid={**PAPER_LR_GRID, "adam": (0.002,), "adam_rk2": (0.004,)},
         optimizers=FASHION_OPTIMIZERS,
         quad=FASHION_OPTIMIZERS,
         seeds=2,
@@ -490,7 +489,8 @@ def lstm_tier(data_root: str | Path | None = None) -> Preset:
             "Treebank; vocabulary 3,000.",
             "Model: the paper's 2×200 LSTM without dropout; each 35-token window starts from a "
             "zero state (no state carried between windows); gradient norm clipped at 0.25.",
-            "Epochs and seeds reduced; learning rates single values from the paper's grids.",
+            "Epochs and seeds reduced; Adam 0.002 and Adam&RK2 0.004 fixed from the paper's grids "
+            "(one-rate grids, no pilot); the other optimizers piloted on the paper's grids.",
             "Loss surfaces and functional distances are evaluated on the first 200 training "
             "windows (7,000 tokens).",
         ),

@@ -3,8 +3,10 @@
 Built only from the saved files (``OUT/preset.json``, ``OUT/<experiment>/result.json`` and the
 figures next to them), so it can be (re)written after any partial run: experiments without a result
 are marked "not run". For each of the paper's figures and tables: its claims, our numbers, the rule
-that decides (see :mod:`paper_repro.claims`) and the verdict; a summary table first, the setup and
-every deviation from the paper last.
+and control that decide (rendered by the rule objects themselves, :mod:`paper_repro.rules`) and the
+verdict, and the failed runs left out of its comparisons; a summary table first, then the
+learning-rate pilots, the setup and every deviation from the paper last. Numbers that do not hold
+what a claim needs raise :class:`paper_repro.claims.NumbersError` (no report is written).
 
 The document is a list of blocks rendered twice, as Markdown and as HTML (one mechanism, two
 syntaxes; the HTML needs no Markdown converter and references the figures by relative path).
@@ -18,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import files
-from .claims import CLAIMS, NOT_RUN, judge
-from .experiments import EXPERIMENTS
-from .experiments.context import load_result
+from . import claims, files, pilot, rules, screening
+from .experiments import CLAIMS, EXPERIMENTS, judge_claim
+from .experiments.context import load_pilots, load_result
+from .rules import VERDICTS
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def build(out_dir: Path) -> list[Block]:
     preset: dict[str, Any] = files.read_json(preset_path) if preset_path.exists() else {}
     results = {name: load_result(out_dir, name) for name in EXPERIMENTS}
     numbers = {name: None if r is None else r["numbers"] for name, r in results.items()}
-    verdicts = {c.id: judge(c, numbers[c.experiment]) for c in CLAIMS}
+    verdicts = {c.id: judge_claim(c, numbers[c.experiment]) for c in CLAIMS}
     blocks = [
         Block("heading", (1, "Reproduction: An empirical analysis of deep network loss surfaces")),
         Block(
@@ -81,22 +83,56 @@ def build(out_dir: Path) -> list[Block]:
         else:
             for fig in result["figures"]:
                 blocks.append(Block("image", (fig, f"{name}: {Path(fig).stem}")))
+            blocks += _excluded(result.get("excluded", []))
         rows = [
-            [c.paper, verdicts[c.id].ours, c.rule, verdicts[c.id].verdict]
-            for c in CLAIMS
-            if c.experiment == name
+            [c.paper, verdicts[c.id].ours, c.rule_text, verdicts[c.id].verdict] for c in exp.claims
         ]
-        blocks.append(Block("table", (["Paper", "Ours (mean ± std)", "Rule", "Verdict"], rows)))
+        header = ["Paper", "Ours (mean ± std)", "Rule and control", "Verdict"]
+        blocks.append(Block("table", (header, rows)))
+    blocks += _pilots(load_pilots(out_dir))
     blocks += _setup(preset)
     return blocks
 
 
-def _setup(preset: dict[str, Any]) -> list[Block]:
-    from . import claims
+def _excluded(excluded: list[dict[str, str]]) -> list[Block]:
+    if not excluded:
+        return [Block("para", "No run of this experiment failed: none was left out.")]
+    return [
+        Block("para", "Failed runs left out of this experiment's comparisons:"),
+        Block("items", [f"{e['run']}: {e['reason']}" for e in excluded]),
+    ]
 
+
+def _pilots(table: list[dict[str, Any]]) -> list[Block]:
+    blocks = [
+        Block("heading", (2, "Learning rates: the pilot runs")),
+        Block("para", pilot.__doc__.split("\n\n")[1] if pilot.__doc__ else ""),
+    ]
+    if not table:
+        return [*blocks, Block("para", "No pilot has run.")]
+    header = ["Setup", "Optimizer", "Rate", "Epochs", "Held-out loss", "Test acc", "Train acc"]
+    rows = [
+        [
+            entry["role"],
+            entry["optimizer"],
+            f"{row['lr']:g}" + (" (chosen)" if row["lr"] == entry["chosen"] else ""),
+            str(row["epochs"]),
+            f"{row['test_loss']:.4g}",
+            f"{row['test_acc']:.3f}",
+            f"{row['train_acc']:.3f}" + (f" — {row['failure']}" if row["failure"] else ""),
+        ]
+        for entry in table
+        for row in entry["rows"]
+    ]
+    return [*blocks, Block("table", (header, rows))]
+
+
+def _setup(preset: dict[str, Any]) -> list[Block]:
     blocks = [
         Block("heading", (2, "How verdicts are decided")),
         Block("para", claims.__doc__ or ""),
+        Block("para", rules.__doc__ or ""),
+        Block("para", screening.__doc__ or ""),
     ]
     blocks.append(Block("heading", (2, "Setup and deviations from the paper")))
     if not preset:
@@ -110,7 +146,8 @@ def _setup(preset: dict[str, Any]) -> list[Block]:
         "batch_size",
         "seeds",
         "optimizers",
-        "lr",
+        "lr_grid",
+        "pilot_fraction",
         "resolution",
         "line_steps",
         "probe_examples",
@@ -128,7 +165,7 @@ def _setup(preset: dict[str, Any]) -> list[Block]:
         Block(
             "para",
             "Deviations from the paper's setup (§3.4: NIN/VGG on CIFAR-10, "
-            "batch 128, 200 epochs, BN and dropout, tuned learning rates):",
+            "batch 128, 200 epochs, BN and dropout, learning rates from a grid):",
         )
     )
     blocks.append(Block("items", list(preset.get("deviations", [])) or ["none"]))
@@ -176,7 +213,7 @@ def to_html(blocks: list[Block]) -> str:
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Reproduction report"
         f"</title><style>{_CSS}</style></head><body>"
     ]
-    verdict_classes = {"reproduced", "not reproduced", "inconclusive", NOT_RUN}
+    verdict_classes = set(VERDICTS)
     for b in blocks:
         if b.kind == "heading":
             level, text = b.data

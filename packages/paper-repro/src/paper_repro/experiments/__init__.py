@@ -1,8 +1,15 @@
 """The paper's figures and tables, one module each, in the paper's order.
 
-Every module has ``NAME``, ``TITLE`` and ``run(ctx) -> dict | None``: it trains (or loads) its
-runs from the shared run directory, probes them with surface_probe, writes its figures and
-``OUT/<NAME>/result.json`` and returns that record (None with ``ctx.only_train``).
+Every module has ``NAME``, ``TITLE``, the ``Numbers`` it saves (a ``TypedDict``), its ``CLAIMS``
+and two steps:
+
+``plan(ctx)``            the training runs it needs (TrainConfigs nested in dicts and lists; the
+                         rates come from the pilots, which run here when not cached);
+``analyse(ctx, runs)``   the same nesting with every config replaced by its finished run →
+                         ``(numbers, figures)``.
+
+:func:`run_experiment` trains the plan, then — unless ``ctx.only_train`` — analyses it and writes
+``OUT/<NAME>/result.json`` (with the failed runs the analysis left out).
 """
 
 from __future__ import annotations
@@ -12,22 +19,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..claims import Claim, Judgement, Record, judge
 from . import fig2_3, fig4, fig5_6, fig7, fig9, fig10, fig11, table1, table2_fig8
-from .context import Context, load_result
+from .context import Analysis, Context, load_result, save_result
 
 
 @dataclass(frozen=True)
 class Experiment:
     name: str
     title: str
-    run: Callable[[Context], dict[str, Any] | None]
+    plan: Callable[[Context], Any]
+    analyse: Callable[[Context, Any], Analysis]
+    numbers: type
+    claims: tuple[Claim, ...]
 
 
 EXPERIMENTS: dict[str, Experiment] = {
-    m.NAME: Experiment(m.NAME, m.TITLE, m.run)
+    m.NAME: Experiment(m.NAME, m.TITLE, m.plan, m.analyse, m.Numbers, m.CLAIMS)
     for m in (table1, fig2_3, fig4, fig5_6, fig7, table2_fig8, fig9, fig10, fig11)
 }
 """Every experiment by name, in the paper's order."""
+
+CLAIMS: tuple[Claim, ...] = tuple(c for e in EXPERIMENTS.values() for c in e.claims)
+"""Every claim the report judges, in the paper's order."""
+
+
+def judge_claim(claim: Claim, numbers: Record | None) -> Judgement:
+    """``claims.judge`` against the numbers its experiment declares."""
+    return judge(claim, numbers, EXPERIMENTS[claim.experiment].numbers)
 
 
 def check_experiment(name: str) -> None:
@@ -44,10 +63,25 @@ def run_experiment(ctx: Context, name: str) -> dict[str, Any] | None:
         ctx.log(f"[{name}] already done, skipped")
         return done
     tic = time.perf_counter()
-    ctx.log(f"[{name}] {EXPERIMENTS[name].title}")
-    result = EXPERIMENTS[name].run(ctx)
+    exp = EXPERIMENTS[name]
+    ctx.log(f"[{name}] {exp.title}")
+    runs = ctx.train_all(exp.plan(ctx))
+    if ctx.only_train:
+        ctx.log(f"[{name}] trained in {time.perf_counter() - tic:.1f} s")
+        return None
+    ctx.excluded = []
+    numbers, figures = exp.analyse(ctx, runs)
+    result = save_result(ctx, name, numbers, figures)
     ctx.log(f"[{name}] done in {time.perf_counter() - tic:.1f} s")
     return result
 
 
-__all__ = ["EXPERIMENTS", "Context", "Experiment", "check_experiment", "run_experiment"]
+__all__ = [
+    "CLAIMS",
+    "EXPERIMENTS",
+    "Context",
+    "Experiment",
+    "check_experiment",
+    "judge_claim",
+    "run_experiment",
+]

@@ -4,6 +4,7 @@ figure and JSON output, and a few summary statistics.
 Directory layout of one reproduction ``OUT``::
 
     OUT/preset.json              the preset the runs were made with (read by the report)
+    OUT/pilots.json              the learning-rate pilots: every rate tried, its result, the choice
     OUT/runs/<config key>/       one training run (paper_repro.train), shared by every experiment
     OUT/<experiment>/result.json the experiment's numbers (written last, atomically: its presence
                                  marks the experiment finished)
@@ -13,10 +14,9 @@ Directory layout of one reproduction ``OUT``::
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,16 @@ from torch import nn
 
 from .. import files
 from ..data import DataBundle, load_dataset
+from ..pilot import PilotRow, choose, pilot_configs, pilot_row
 from ..presets import Preset
+from ..screening import describe, failure
 from ..train import RunResult, TrainConfig, build_initial_model, train
 
 StateDict = dict[str, torch.Tensor]
 RESULT_FILE = "result.json"
+PILOTS_FILE = "pilots.json"
+Analysis = tuple[dict[str, Any], list[str]]
+"""What an experiment's ``analyse`` returns: its numbers and its figures (paths relative to OUT)."""
 
 
 @dataclass
@@ -39,7 +44,8 @@ class Context:
     """One reproduction: a preset and an output directory; trains and loads runs on demand.
 
     ``only_train`` makes experiments stop after their training runs (no probes, no result).
-    ``train_calls`` counts the runs actually trained (not loaded) by this context.
+    ``train_calls`` counts the runs actually trained (not loaded) by this context; ``excluded``
+    collects the failed runs left out of the current experiment's comparisons (:meth:`screen`).
     ``data_root`` and ``download`` go to the data sets that read files (CIFAR-10): where the
     files live changes no number, so it is in no run's key and not in ``preset.json``.
     """
@@ -51,7 +57,9 @@ class Context:
     train_calls: int = 0
     data_root: Path | None = None
     download: bool = False
+    excluded: list[dict[str, str]] = field(default_factory=list)
     _data: dict[str, DataBundle] = field(default_factory=dict, repr=False)
+    _rates: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     @property
     def runs_dir(self) -> Path:
@@ -91,26 +99,54 @@ class Context:
             )
         return result
 
-    def train(
-        self,
-        role: str,
-        schedule: str,
-        *,
-        seed: int,
-        init: str = "default",
-        lr: float | None = None,
-        epochs: int | None = None,
-        batch_size: int | None = None,
-    ) -> RunResult:
-        """Shorthand for ``run(preset.config(...))``."""
-        config = self.preset.config(
+    def chance(self, config: TrainConfig) -> float:
+        """Chance-level accuracy of the run's data set (1 / number of classes)."""
+        return 1.0 / self.bundle(config.dataset, config.dataset_kwargs).num_classes
+
+    def rate(self, role: str, optimizer: str) -> float:
+        """The learning rate of ``optimizer`` on ``role``, chosen by its pilot runs (trained or
+        loaded here; the pilot table is saved to ``OUT/pilots.json``); a one-rate grid is used
+        as it is, without pilots."""
+        grid = self.preset.lr_grid[optimizer]
+        if len(grid) == 1:  # a fixed rate: nothing to choose, no pilot
+            return grid[0]
+        if (role, optimizer) not in self._rates:
+            configs = pilot_configs(self.preset, role, optimizer)
+            rows = [pilot_row(role, self.run(c), self.chance(c)) for c in configs]
+            self._rates[role, optimizer] = choose(rows)
+            save_pilots(self.out_dir, rows, self._rates[role, optimizer])
+        return self._rates[role, optimizer]
+
+    def config(
+        self, role: str, schedule: str, *, seed: int, init: str = "default", lr_scale: float = 1.0
+    ) -> TrainConfig:
+        """The run of ``schedule`` on ``role`` from ``seed`` at the role's budget; a single
+        optimizer trains at its pilot-chosen rate × ``lr_scale``, a multi-phase schedule at the
+        rates written in it."""
+        epochs, batch_size = self.preset.budget(role)
+        lr = self.rate(role, schedule) * lr_scale if schedule in self.preset.lr_grid else None
+        return self.preset.config(
             role, schedule, seed=seed, init=init, lr=lr, epochs=epochs, batch_size=batch_size
         )
-        return self.run(config)
+
+    def train_all(self, plan: Any) -> Any:
+        """``plan`` with every config replaced by its trained or loaded :class:`RunResult`."""
+        return map_plan(plan, self.run)
+
+    def screen(self, runs: Sequence[RunResult]) -> list[RunResult]:
+        """The runs that trained; the failed ones are recorded in :attr:`excluded`."""
+        kept = []
+        for run in runs:
+            reason = failure(run.history, self.chance(run.config))
+            if reason is None:
+                kept.append(run)
+            elif all(e["run"] != describe(run) for e in self.excluded):
+                self.excluded.append({"run": describe(run), "reason": reason})
+        return kept
 
     def template(self, role: str) -> nn.Module:
         """The architecture of ``role`` (weights irrelevant: probes load weight sets into it)."""
-        return build_initial_model(self.preset.config(role, "sgd", seed=0))
+        return build_initial_model(self.preset.config(role, "sgd", seed=0, lr=None))
 
     def probe_data(self, role: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Training examples the loss surfaces are evaluated on (the first ``probe_examples``)."""
@@ -129,6 +165,15 @@ class Context:
         return path
 
 
+def map_plan(plan: Any, fn: Callable[[TrainConfig], Any]) -> Any:
+    """``plan`` (TrainConfigs nested in dicts and lists) with ``fn`` applied to every config."""
+    if isinstance(plan, TrainConfig):
+        return fn(plan)
+    if isinstance(plan, Mapping):
+        return {k: map_plan(v, fn) for k, v in plan.items()}
+    return [map_plan(v, fn) for v in plan]
+
+
 def result_path(out_dir: Path, name: str) -> Path:
     return Path(out_dir) / name / RESULT_FILE
 
@@ -142,6 +187,33 @@ def load_result(out_dir: Path, name: str) -> dict[str, Any] | None:
     return loaded
 
 
+def save_pilots(out_dir: Path, rows: Sequence[PilotRow], chosen: float) -> None:
+    """Add (or replace) one (role, optimizer)'s pilot rows and choice in ``OUT/pilots.json``."""
+    table = [
+        p
+        for p in load_pilots(out_dir)
+        if (p["role"], p["optimizer"]) != (rows[0].role, rows[0].optimizer)
+    ]
+    table.append(
+        {
+            "role": rows[0].role,
+            "optimizer": rows[0].optimizer,
+            "chosen": chosen,
+            "rows": [r.to_dict() for r in rows],
+        }
+    )
+    files.write_json(table, Path(out_dir) / PILOTS_FILE)
+
+
+def load_pilots(out_dir: Path) -> list[dict[str, Any]]:
+    """The saved pilot table (empty before any pilot ran)."""
+    path = Path(out_dir) / PILOTS_FILE
+    if not path.exists():
+        return []
+    loaded: list[dict[str, Any]] = files.read_json(path)
+    return loaded
+
+
 def save_result(
     ctx: Context, name: str, numbers: Mapping[str, Any], figures: Sequence[str]
 ) -> dict[str, Any]:
@@ -151,6 +223,7 @@ def save_result(
         "preset": ctx.preset.name,
         "seeds": ctx.preset.seeds,
         "figures": list(figures),
+        "excluded": list(ctx.excluded),
         "numbers": to_builtin(numbers),
     }
     files.write_json(record, result_path(ctx.out_dir, name))
@@ -158,11 +231,16 @@ def save_result(
 
 
 def save_figure(ctx: Context, name: str, stem: str, fig: Any) -> str:
-    """Save a matplotlib figure as ``OUT/<name>/<stem>.png``; returns the path relative to OUT."""
+    """Save a matplotlib figure as ``OUT/<name>/<stem>.png`` and ``.pdf`` (each atomically);
+    returns the PNG's path relative to OUT."""
     import matplotlib.pyplot as plt
 
-    path = ctx.experiment_dir(name) / f"{stem}.png"
-    files.write_atomic(path, lambda fh: fig.savefig(fh, format="png", dpi=90, bbox_inches="tight"))
+    for ext in ("pdf", "png"):
+
+        def write(fh: Any, ext: str = ext) -> None:
+            fig.savefig(fh, format=ext, dpi=110, bbox_inches="tight")
+
+        files.write_atomic(ctx.experiment_dir(name) / f"{stem}.{ext}", write)
     plt.close(fig)
     return f"{name}/{stem}.png"
 
@@ -180,15 +258,6 @@ def to_builtin(value: Any) -> Any:
     if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
         return int(value)
     return value
-
-
-def mean_std(values: Iterable[float]) -> dict[str, float]:
-    """``{"mean", "std", "n"}`` of finite values (sample std, ddof = 1; 0 for a single value)."""
-    arr = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
-    if arr.size == 0:
-        return {"mean": math.nan, "std": math.nan, "n": 0}
-    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-    return {"mean": float(arr.mean()), "std": std, "n": int(arr.size)}
 
 
 def barrier(loss: np.ndarray) -> float:

@@ -7,24 +7,38 @@ paper's evidence that the finals are minima along this direction rather than poi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 import surface_probe as sp
 
-from .context import Context, mean_std, save_figure, save_result
-from .runsets import restarts
+from ..claims import Claim, Record
+from ..rules import Share
+from ..stats import fmt, mean_std
+from .context import Analysis, Context, save_figure
+from .runsets import restart_plan
 
 NAME = "fig10"
 TITLE = "Figure 10 — interpolation from init past the final weights to α = 2"
 
 
-def run(ctx: Context) -> dict[str, Any] | None:
+class Numbers(TypedDict):
+    optimizers: list[str]
+    alphas: list[float]
+    loss: dict[str, list[list[float]]]
+    rise: dict[str, list[float]]
+    rise_summary: dict[str, Any]
+
+
+def plan(ctx: Context) -> dict[str, Any]:
+    return restart_plan(ctx, "bn", ctx.preset.optimizers)
+
+
+def analyse(ctx: Context, planned: dict[str, Any]) -> Analysis:
     p = ctx.preset
-    runs = restarts(ctx, "bn", p.optimizers)
-    if ctx.only_train:
-        return None
+    runs = {o: ctx.screen(rs) for o, rs in planned.items()}
+    runs = {o: rs for o, rs in runs.items() if rs}
     model, probe = ctx.template("bn"), ctx.probe_data("bn")
     alphas = np.linspace(0.0, 2.0, 2 * p.line_steps - 1)
     lines = {
@@ -34,7 +48,7 @@ def run(ctx: Context) -> dict[str, Any] | None:
     one = int(np.argmin(np.abs(alphas - 1.0)))
     rise = {o: [float(x.loss[-1] - x.loss[one]) for x in ls] for o, ls in lines.items()}
     numbers = {
-        "optimizers": p.optimizers,
+        "optimizers": list(runs),
         "alphas": alphas,
         "loss": {o: [x.loss for x in ls] for o, ls in lines.items()},
         "rise": rise,
@@ -42,5 +56,21 @@ def run(ctx: Context) -> dict[str, Any] | None:
     }
     ax = sp.plot.lines({o: ls[0] for o, ls in lines.items()}, log=True)
     ax.axvline(1.0, color="grey", linewidth=0.8)
-    figures = [save_figure(ctx, NAME, "fig10", ax.figure)]
-    return save_result(ctx, NAME, numbers, figures)
+    return numbers, [save_figure(ctx, NAME, "fig10", ax.figure)]
+
+
+def _rise(n: Record) -> tuple[Any, str]:
+    rises = [v for vs in n["rise"].values() for v in vs]
+    return [r > 0 for r in rises], f"L(α=2) − L(α=1) {fmt(rises)}"
+
+
+CLAIMS = (
+    Claim(
+        "F10-rise",
+        NAME,
+        "§3.3, Fig. 10: interpolating past the final weights (α > 1) the loss increases.",
+        Share("L(α=2) > L(α=1) per run"),
+        "the run's own final loss L(α=1); failed runs left out",
+        _rise,
+    ),
+)

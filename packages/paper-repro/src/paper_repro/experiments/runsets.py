@@ -1,16 +1,20 @@
-"""Run sets shared by several experiments (each run is trained once, then loaded)."""
+"""Run plans shared by several experiments (each run is trained once, then loaded)."""
 
 from __future__ import annotations
 
-from ..train import RunResult
+from collections.abc import Sequence
+
+from ..train import TrainConfig
 from .context import Context
 
 
-def restarts(ctx: Context, role: str, optimizers: tuple[str, ...]) -> dict[str, list[RunResult]]:
+def restart_plan(
+    ctx: Context, role: str, optimizers: Sequence[str]
+) -> dict[str, list[TrainConfig]]:
     """Every optimizer of ``optimizers`` from seeds ``0 … seeds-1`` (seed s: same θ_0 and
     minibatch order for every optimizer)."""
     return {
-        name: [ctx.train(role, name, seed=s) for s in range(ctx.preset.seeds)]
+        name: [ctx.config(role, name, seed=s) for s in range(ctx.preset.seeds)]
         for name in optimizers
     }
 
