@@ -308,3 +308,18 @@ def test_smoke_preset_with_two_local_workers_equals_the_sequential_path(tmp_path
     for out in (seq, par):
         assert main(["report", "--out", str(out)]) == 0
     assert (par / "report.md").read_text() == (seq / "report.md").read_text()
+
+
+def test_an_unreadable_config_is_one_failed_run_and_the_launcher_rewrites_it(
+    tmp_path: Path,
+) -> None:
+    runs = tmp_path / "runs"
+    first, second = _config(init_seed=7), _config(init_seed=8)
+    launch_mod.pending_tasks([first, second], runs, launch_mod.LaunchReport())
+    (runs / first.key() / "config.json").write_text('{"model": ')  # cut by a crash
+    states = {r.key: r for r in collect_status(runs)}
+    assert states[second.key()].state == "pending"  # the others are still listed
+    assert states[first.key()].state == "failed"
+    assert "config.json" in states[first.key()].note
+    launch_mod.pending_tasks([first], runs, launch_mod.LaunchReport())  # queues it again
+    assert run_status(runs / first.key()).state == "pending"

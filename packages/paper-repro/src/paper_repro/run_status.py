@@ -13,7 +13,7 @@ Files of a run directory ``RUNS/<config key>/`` (see :mod:`paper_repro.train` fo
 States, in order of precedence:
 
     done      history.json is complete and final.pt exists
-    failed    error.json exists
+    failed    error.json exists, or config.json cannot be read
     running   task.json exists and its process is alive (checked when on the same host; a task
               on another host is trusted — after a node crash Slurm's ``sacct`` is the authority)
     pending   anything else: queued, or interrupted (it resumes from its last epoch when launched)
@@ -71,8 +71,9 @@ def _alive(task: dict[str, Any]) -> bool:
 def run_status(run_dir: Path) -> RunStatus:
     """The :class:`RunStatus` of one run directory (it must hold ``config.json``)."""
     config = _read_json(run_dir / CONFIG_FILE)
-    if config is None:
-        raise FileNotFoundError(f"{run_dir} holds no readable {CONFIG_FILE}")
+    if config is None:  # cut by a crash, say: one failed line, the other runs still listed
+        note = f"unreadable {CONFIG_FILE}: launch the run again (it is rewritten) or delete it"
+        return RunStatus(run_dir.name, "failed", 0, 0, "?", note)
     label = (
         f"{config['model']} {config['schedule']} init={config['init']} seed={config['init_seed']}"
     )

@@ -47,10 +47,16 @@ def record_failure(run_dir: Path, message: str, detail: str = "") -> None:
 
 
 def queue_run(config: TrainConfig, runs_dir: Path) -> Path:
-    """Create ``config``'s run directory with its ``config.json`` (so ``status`` lists it)."""
+    """Create ``config``'s run directory with its ``config.json`` (so ``status`` lists it); an
+    unreadable ``config.json`` is rewritten (the directory's name is the config's key)."""
     run_dir = Path(runs_dir) / config.key()
-    if not (run_dir / CONFIG_FILE).exists():
-        files.write_json(config.to_dict(), run_dir / CONFIG_FILE)
+    path = run_dir / CONFIG_FILE
+    try:
+        readable = path.exists() and files.read_json(path) is not None
+    except files.RunFileError:
+        readable = False
+    if not readable:
+        files.write_json(config.to_dict(), path)
     return run_dir
 
 
