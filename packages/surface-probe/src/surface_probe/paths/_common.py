@@ -13,8 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,11 +30,9 @@ __all__ = [
     "FunctionalLoss",
     "OptimizerFactory",
     "check_at_least",
-    "check_fingerprint",
     "check_options",
     "endpoint",
     "evaluator",
-    "inputs_fingerprint",
 ]
 
 OptimizerFactory = Callable[[list[Tensor]], torch.optim.Optimizer]
@@ -67,33 +64,11 @@ def endpoint(space: WeightSpace, weights: WeightsLike, what: str) -> tuple[Tenso
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
 
 
-def inputs_fingerprint(ev: Evaluator, options: ProbeOptions) -> dict[str, Any]:
-    """What a checkpointed call depends on besides its own arguments: the evaluator's fingerprint
-    (data, BN policy, precision, model structure and buffers, loss and metrics; see
-    :meth:`Evaluator.fingerprint`), or nothing without a checkpoint."""
-    if options.get("checkpoint") is None:
-        return {}
-    return ev.fingerprint(options.get("checkpoint_key"))
-
-
 def check_at_least(*limits: tuple[str, float, float]) -> None:
     """Refuse the first (name, value, low) whose value is below low or not finite, naming it."""
     for name, value, low in limits:
         if not low <= value < math.inf:
             raise ValueError(f"{name} must be >= {low} and finite, got {value}")
-
-
-def check_fingerprint(
-    file: str | os.PathLike[str], saved: Any, expected: Mapping[str, Any], made_by: str
-) -> None:
-    """Refuse to resume ``file`` unless made from the same inputs; name the ones that differ."""
-    saved = saved if isinstance(saved, Mapping) else {}
-    differing = sorted(k for k in set(saved) | set(expected) if saved.get(k) != expected.get(k))
-    if differing:
-        raise ValueError(
-            f"checkpoint {file} was made by {made_by} (differs in: {', '.join(differing)}); "
-            "delete it or choose another checkpoint path"
-        )
 
 
 class FunctionalLoss:

@@ -28,15 +28,13 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from surface_probe._fingerprint import digest
+from surface_probe._fingerprint import check_fingerprint, digest, inputs_fingerprint
 from surface_probe._progress import progress_bar
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
     check_at_least,
-    check_fingerprint,
     evaluator,
-    inputs_fingerprint,
 )
 from surface_probe.paths.families import Path
 from surface_probe.probes import ProbeOptions

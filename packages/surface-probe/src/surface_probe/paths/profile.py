@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from surface_probe._runner import digest, run_points
+from surface_probe._fingerprint import digest, inputs_fingerprint
+from surface_probe._runner import run_points
 from surface_probe.evaluate import Evaluator
-from surface_probe.paths._common import evaluator, inputs_fingerprint
+from surface_probe.paths._common import evaluator
 from surface_probe.paths.families import Path, as_ts
 from surface_probe.paths.results import PathResult
 from surface_probe.probes import ProbeOptions
