@@ -84,6 +84,22 @@ def test_weights_argument_moves_the_point(batches: Batches) -> None:
         assert got.values[0] == pytest.approx(exact, rel=1e-6)
 
 
+def test_recompute_statistics_match_the_evaluator(batches: Batches) -> None:
+    """Objective and Evaluator re-estimate BN statistics through one mechanism
+    (``_batchnorm.recalibrate``): the same calibration batches give the same loss at a moved point,
+    and moving back restores the first value (no statistics carried over)."""
+    model = make_mlp(batchnorm=True)
+    g = torch.Generator().manual_seed(5)
+    calib = [(torch.randn(6, 4, generator=g, dtype=torch.float64) + 2.0, torch.zeros(6))]
+    obj = Objective(model, batches, bn="recompute", calibration=calib)
+    ev = sp.Evaluator(model, batches, bn="recompute", calibration=calib)
+    start = obj.at(model).clone()
+    point = start + 0.1 * torch.randn(start.shape, generator=g, dtype=torch.float64)
+    for theta in (point, start):
+        obj.at(theta)
+        assert obj.loss() == pytest.approx(float(ev.evaluate(theta)["loss"][0]), rel=1e-12)
+
+
 def test_recompute_and_batch_policies_are_recorded(batches: Batches) -> None:
     model = make_mlp(batchnorm=True).train()
     before = copy.deepcopy(model.state_dict())

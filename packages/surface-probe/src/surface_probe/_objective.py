@@ -167,14 +167,14 @@ class Objective:
         return named
 
     def _recompute(self, theta: Tensor) -> None:
-        _batchnorm.reset_running_stats(self._bn_modules)
-        _batchnorm.set_training(self._bn_modules, True)
-        try:
-            with torch.no_grad():
-                for inputs, _ in self._calibration:
-                    functional_call(self._model, self._named(theta), (inputs,))
-        finally:
-            _batchnorm.set_training(self._bn_modules, False)
+        named = self._named(theta)
+
+        @torch.no_grad()
+        def calibrate() -> None:
+            for inputs, _ in self._calibration:
+                functional_call(self._model, named, (inputs,))
+
+        _batchnorm.recalibrate(self._bn_modules, calibrate)
 
     def _batch_loss(self, theta: Tensor, inputs: Any, targets: Any) -> Tensor:
         out = functional_call(self._model, self._named(theta), (inputs,))
