@@ -25,7 +25,7 @@ from surface_probe.probes import ProbeOptions
 if sys.version_info >= (3, 11):
     from typing import Unpack
 
-__all__ = ["barriers", "evaluate_path", "path_profile", "segment_lengths"]
+__all__ = ["barriers", "evaluate_path", "path_height", "path_profile", "segment_lengths"]
 
 
 def barriers(ts: np.ndarray, loss: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
@@ -97,6 +97,14 @@ def _default_ts(p: Path, steps: int) -> np.ndarray:
     if p.kind in ("polychain", "beads"):  # sample every node so the chain's length is exact
         ts = np.union1d(ts, p.knots().numpy())
     return ts
+
+
+def path_height(ev: Evaluator, p: Path, steps: int, chunk_size: int | None) -> float:
+    """H = max_i L(θ(t_i)) on :func:`path_profile`'s default grid (``steps`` points plus a
+    chain's nodes); nan when any L(θ(t_i)) is nan."""
+    options: ProbeOptions = {"progress": False, "chunk_size": chunk_size}
+    loss = evaluate_path(ev, p, as_ts(_default_ts(p, steps)), options, desc="path height")["loss"]
+    return float(np.max(loss))
 
 
 def path_profile(
