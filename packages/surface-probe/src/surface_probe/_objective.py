@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from surface_probe import _batchnorm
-from surface_probe._data import batch_size, materialise
+from surface_probe._data import batch_size, forward_errors, materialise
 from surface_probe.evaluate import LossFn, cross_entropy
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
 
@@ -105,11 +105,12 @@ class Objective:
         self.names = _select(self.space, params)
         self.device = torch.device(device) if device is not None else self.space.device
         self._loss_fn: LossFn = loss_fn if loss_fn is not None else cross_entropy
-        self.batches = materialise(data, self.device, "data")
+        self.batches = materialise(data, self.device, "data", self.space.dtype)
         self._weights = [batch_size(t) for _, t in self.batches]
         self.num_examples = sum(self._weights)
+        self._calibration_name = "calibration" if calibration is not None else "data"
         self._calibration = (
-            materialise(calibration, self.device, "calibration")
+            materialise(calibration, self.device, "calibration", self.space.dtype)
             if calibration is not None
             else self.batches
         )
@@ -171,13 +172,15 @@ class Objective:
 
         @torch.no_grad()
         def calibrate() -> None:
-            for inputs, _ in self._calibration:
-                functional_call(self._model, named, (inputs,))
+            for i, (inputs, _) in enumerate(self._calibration):
+                with forward_errors(self._calibration_name, i, inputs):
+                    functional_call(self._model, named, (inputs,))
 
         _batchnorm.recalibrate(self._bn_modules, calibrate)
 
     def _batch_loss(self, theta: Tensor, inputs: Any, targets: Any) -> Tensor:
-        out = functional_call(self._model, self._named(theta), (inputs,))
+        with forward_errors("data", None, inputs):
+            out = functional_call(self._model, self._named(theta), (inputs,))
         if not isinstance(out, Tensor):
             raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
         value = self._loss_fn(out, targets)

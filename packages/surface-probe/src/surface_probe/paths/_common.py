@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from surface_probe import _batchnorm
-from surface_probe._data import Batch, batch_size, materialise
+from surface_probe._data import Batch, batch_size, forward_errors, materialise
 from surface_probe.evaluate import Evaluator, cross_entropy
 from surface_probe.params import WeightsLike, WeightSpace
 from surface_probe.probes import ProbeOptions
@@ -81,7 +81,7 @@ class FunctionalLoss:
         self.space, self.bn, self.device = ev.space, ev.bn, ev.device
         self.precision = ev.precision
         self.loss_fn: Callable[[Tensor, Any], Tensor] = options.get("loss_fn") or cross_entropy
-        self.batches: list[Batch] = materialise(data, self.device, "data")
+        self.batches: list[Batch] = materialise(data, self.device, "data", self.space.dtype)
         self.sizes = [batch_size(t) for _, t in self.batches]
         self.model = copy.deepcopy(model).to(self.device).eval()
         for p in self.model.parameters():
@@ -102,7 +102,7 @@ class FunctionalLoss:
             if self.precision == "bf16"
             else contextlib.nullcontext()
         )
-        with ctx:
+        with ctx, forward_errors("data", index, inputs):
             out = functional_call(self.model, named, (inputs,), strict=False)
         value = self.loss_fn(out.float() if out.dtype == torch.bfloat16 else out, targets)
         return value if value.ndim == 0 else value.mean()
