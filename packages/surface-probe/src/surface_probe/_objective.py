@@ -14,7 +14,9 @@ gradient graph of all batches; by default only for single-batch data). The user'
 never touched: one ``copy.deepcopy`` is made at construction, in eval mode (dropout off), and
 called through ``functional_call``.
 
-BatchNorm (``bn``; resolved with "auto" → "frozen" when the model keeps running statistics):
+Floating buffers come from the weight set given to :meth:`Objective.at` (a module or state_dict;
+the template's for a flat vector). BatchNorm (``bn``; resolved with "auto" → "frozen" when the
+model keeps running statistics):
 
 - ``frozen``: eval-mode network with the running statistics of the weight set given to
   :meth:`Objective.at` (a module or state_dict; the template's for a flat vector);
@@ -148,10 +150,9 @@ class Objective:
         else:
             full = self.space.params_vector(weights).to(self.device)
             flat = self.space.buffers_vector(weights).to(self.device)
-        if self.bn == "frozen":
-            with torch.no_grad():
-                for name, view in self.space.buffers_dict(flat).items():
-                    self._buffers[name].copy_(view)
+        with torch.no_grad():  # the point's floating buffers (BN statistics: see the policy)
+            for name, view in self.space.buffers_dict(flat).items():
+                self._buffers[name].copy_(view)
         named = self.space.params_dict(full)
         self._fixed = {n: t for n, t in named.items() if n not in self.names}
         self.point = torch.cat([named[n].reshape(-1) for n in self.names])
