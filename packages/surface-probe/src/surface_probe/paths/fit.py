@@ -26,10 +26,8 @@ one high bump wins over a uniformly low path with a higher sum but a lower barri
 
 from __future__ import annotations
 
-import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path as FilePath
 from typing import Any, Literal
 
@@ -49,6 +47,7 @@ from surface_probe.paths._common import (
 from surface_probe.paths.families import Path
 from surface_probe.paths.profile import path_height
 from surface_probe.probes import ProbeOptions
+from surface_probe.results import atomic_write
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -66,17 +65,8 @@ def _adam(params: list[Tensor]) -> torch.optim.Optimizer:
 
 
 def _save(target: FilePath, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file in the same directory, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """torch.save, atomically."""
+    atomic_write(target, lambda fh: torch.save(state, fh))
 
 
 def _resume(target: FilePath | None, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
