@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import surface_probe as sp
+from surface_probe.paths._common import FunctionalLoss, evaluator
 
 X = torch.randn(8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 Y = torch.randint(0, 3, (8,), generator=torch.Generator().manual_seed(1))
@@ -82,3 +83,16 @@ def test_wrong_calibration_shape_names_calibration() -> None:
     bad = (torch.randn(6, 5, dtype=torch.float64), Y[:6])
     with pytest.raises(ValueError, match=r"^model\(inputs\) failed on calibration batch 0 "):
         sp.line(model, model, model, (X, Y), steps=2, calibration=bad, progress=False)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_path_losses_widen_half_precision_outputs_like_the_evaluator(dtype: torch.dtype) -> None:
+    """One forward mechanism (``_forward``): fp16 and bf16 outputs reach the loss as float32."""
+    model = _mlp(dtype)
+    ev = evaluator("fit_path", model, (X, Y), {})
+    loss = FunctionalLoss(ev, model, (X, Y), {})
+    value = loss(ev.space.params_vector(model), 0)
+    assert value.dtype == torch.float32
+    assert float(value) == pytest.approx(
+        float(ev.evaluate(ev.space.params_vector(model))["loss"][0])
+    )

@@ -2,21 +2,18 @@
 
 Floating-point inputs are cast to the dtype of the model's parameters (a float32 dataset feeds a
 float64 or bfloat16 model as it would after ``model.to(dtype)``); integer inputs (token ids) and
-all targets keep their dtype.  A forward pass that fails on a batch is reported by
-:func:`forward_errors` in one line naming the data, the batch and its input shapes, with torch's
-error kept as the cause.
+all targets keep their dtype.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 import torch
 from torch import Tensor
 
-__all__ = ["Batch", "batch_size", "forward_errors", "materialise", "to_device"]
+__all__ = ["Batch", "batch_size", "materialise", "to_device"]
 
 Batch: TypeAlias = tuple[Any, Any]
 
@@ -35,34 +32,6 @@ def to_device(obj: Any, device: torch.device, dtype: torch.dtype | None = None) 
     if isinstance(obj, dict):
         return {k: to_device(v, device, dtype) for k, v in obj.items()}
     return obj
-
-
-def _shapes(obj: Any) -> str:
-    """The shapes and dtypes of the tensors in ``obj``, e.g. ``(8, 5) float32``."""
-    if isinstance(obj, Tensor):
-        return f"{tuple(obj.shape)} {str(obj.dtype).removeprefix('torch.')}"
-    if isinstance(obj, tuple | list):
-        return "[" + ", ".join(_shapes(o) for o in obj) + "]"
-    if isinstance(obj, dict):
-        return "{" + ", ".join(f"{k!r}: {_shapes(v)}" for k, v in obj.items()) + "}"
-    return type(obj).__name__
-
-
-@contextlib.contextmanager
-def forward_errors(what: str, index: int | None, inputs: Any) -> Iterator[None]:
-    """Re-raise a RuntimeError of ``model(inputs)`` on batch ``index`` (None: unknown) of
-    ``what`` as a one-line ValueError naming them and the input shapes (torch's error is its
-    ``__cause__``); running out of memory is passed on unchanged."""
-    try:
-        yield
-    except torch.OutOfMemoryError:
-        raise
-    except RuntimeError as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        batch = f"{what} batch" if index is None else f"{what} batch {index}"
-        raise ValueError(
-            f"model(inputs) failed on {batch} with inputs {_shapes(inputs)}: {reason}"
-        ) from err
 
 
 def batch_size(targets: Any) -> int:

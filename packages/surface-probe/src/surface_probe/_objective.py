@@ -37,7 +37,8 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from surface_probe import _batchnorm
-from surface_probe._data import batch_size, forward_errors, materialise
+from surface_probe._data import batch_size, materialise
+from surface_probe._forward import forward_errors
 from surface_probe.evaluate import LossFn, cross_entropy
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
 

@@ -15,7 +15,6 @@ and whose floating buffers are views into one flat vector; no per-point module c
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
@@ -26,8 +25,9 @@ import torch
 from torch import Tensor, nn
 
 from surface_probe import _batchnorm
-from surface_probe._data import Batch, batch_size, forward_errors, materialise
+from surface_probe._data import Batch, batch_size, materialise
 from surface_probe._fingerprint import callables_identity, module_structure, nested_digest
+from surface_probe._forward import forward_errors, forward_precision, widen
 from surface_probe._metrics import (
     LossFn,
     MetricFn,
@@ -38,7 +38,14 @@ from surface_probe._metrics import (
 )
 from surface_probe.params import WeightSpace
 
-__all__ = ["PRECISIONS", "Evaluator", "LossFn", "MetricFn", "accuracy", "cross_entropy"]
+__all__ = [
+    "PRECISIONS",
+    "Evaluator",
+    "LossFn",
+    "MetricFn",
+    "accuracy",
+    "cross_entropy",
+]
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
@@ -189,17 +196,12 @@ class Evaluator:
     def num_batches(self) -> int:
         return len(self._batches)
 
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.precision == "bf16":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def _forward(self, inputs: Any, what: str, index: int) -> Tensor:
-        with self._autocast(), forward_errors(what, index, inputs):
+        with forward_precision(self.precision, self.device), forward_errors(what, index, inputs):
             out = self._model(inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
-        return out.float() if out.dtype in (torch.bfloat16, torch.float16) else out
+        return widen(out)
 
     def _check_stack(self, x: Tensor, width: int, what: str) -> Tensor:
         if not isinstance(x, Tensor):

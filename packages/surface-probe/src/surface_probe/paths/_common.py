@@ -10,7 +10,6 @@ policy unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from collections.abc import Callable
@@ -21,7 +20,8 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from surface_probe import _batchnorm
-from surface_probe._data import Batch, batch_size, forward_errors, materialise
+from surface_probe._data import Batch, batch_size, materialise
+from surface_probe._forward import forward_errors, forward_precision, widen
 from surface_probe.evaluate import Evaluator, cross_entropy
 from surface_probe.params import WeightsLike, WeightSpace
 from surface_probe.probes import ProbeOptions
@@ -97,14 +97,9 @@ class FunctionalLoss:
         if self.bn in ("frozen", "interpolate"):
             bufs = buffers if self.bn == "interpolate" and buffers is not None else self._frozen
             named.update(self.space.buffers_dict(bufs.to(self.device, self.space.dtype)))
-        ctx: contextlib.AbstractContextManager[Any] = (
-            torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-            if self.precision == "bf16"
-            else contextlib.nullcontext()
-        )
-        with ctx, forward_errors("data", index, inputs):
+        with forward_precision(self.precision, self.device), forward_errors("data", index, inputs):
             out = functional_call(self.model, named, (inputs,), strict=False)
-        value = self.loss_fn(out.float() if out.dtype == torch.bfloat16 else out, targets)
+        value = self.loss_fn(widen(out), targets)
         return value if value.ndim == 0 else value.mean()
 
     def full(self, theta: Tensor, buffers: Tensor | None = None) -> Tensor:
