@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from surface_probe import distributed
+from surface_probe._checks import count
 from surface_probe._fingerprint import check_fingerprint
 from surface_probe._progress import progress_bar
 from surface_probe.results import load_arrays, save_arrays
@@ -62,8 +63,7 @@ def run_points(
     desc: str,
 ) -> dict[str, np.ndarray]:
     """Values of every metric in ``names`` at all ``n_points`` points, as float64 arrays (P,)."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = count(chunk_size, "chunk_size", 1)
     rank, world = distributed.rank_and_world()
     path = Path(checkpoint) if checkpoint is not None else None
     state = _resume(path, n_points, names, fingerprint, desc) if path is not None else None

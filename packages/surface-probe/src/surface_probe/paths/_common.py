@@ -11,7 +11,6 @@ policy unchanged.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,6 @@ from surface_probe.probes import ProbeOptions
 __all__ = [
     "FunctionalLoss",
     "OptimizerFactory",
-    "check_at_least",
     "check_options",
     "endpoint",
     "evaluator",
@@ -62,13 +60,6 @@ def endpoint(space: WeightSpace, weights: WeightsLike, what: str) -> tuple[Tenso
         return space.params_vector(weights), space.buffers_vector(weights)
     except (KeyError, ValueError, TypeError) as err:
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
-
-
-def check_at_least(*limits: tuple[str, float, float]) -> None:
-    """Refuse the first (name, value, low) whose value is below low or not finite, naming it."""
-    for name, value, low in limits:
-        if not low <= value < math.inf:
-            raise ValueError(f"{name} must be >= {low} and finite, got {value}")
 
 
 class FunctionalLoss:

@@ -35,13 +35,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from surface_probe._checks import check_at_least
 from surface_probe._fingerprint import check_fingerprint, digest, inputs_fingerprint
 from surface_probe._progress import progress_bar
 from surface_probe.evaluate import Evaluator
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
-    check_at_least,
     evaluator,
 )
 from surface_probe.paths.families import Path

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from surface_probe._checks import count
 from surface_probe._fingerprint import digest, inputs_fingerprint
 from surface_probe._runner import run_points
 from surface_probe.evaluate import Evaluator
@@ -124,8 +125,8 @@ def path_profile(
     """
     ev = evaluator("path_profile", model, data, options)
     p = _check_path(ev, path)
-    if ts is None and steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
+    if ts is None:
+        count(steps, "steps", 2)
     t = as_ts(_default_ts(p, steps) if ts is None else ts)
     values = evaluate_path(ev, p, t, options, desc=f"path_profile/{p.kind}")
     lengths = segment_lengths(p, t)
