@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import surface_probe as sp
+from surface_probe._objective import Objective
 from surface_probe.paths._common import FunctionalLoss, evaluator
 
 X = torch.randn(8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -96,3 +97,14 @@ def test_path_losses_widen_half_precision_outputs_like_the_evaluator(dtype: torc
     assert float(value) == pytest.approx(
         float(ev.evaluate(ev.space.params_vector(model))["loss"][0])
     )
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_curvature_losses_widen_half_precision_outputs_like_the_evaluator(
+    dtype: torch.dtype,
+) -> None:
+    model = _mlp(dtype)
+    obj = Objective(model, (X, Y))
+    ev = sp.Evaluator(model, (X, Y))
+    theta = ev.space.params_vector(model)
+    assert obj.loss() == pytest.approx(float(ev.evaluate(theta)["loss"][0]), rel=1e-6)

@@ -38,7 +38,7 @@ from torch.func import functional_call
 
 from surface_probe import _batchnorm
 from surface_probe._data import batch_size, materialise
-from surface_probe._forward import forward_errors
+from surface_probe._forward import forward_errors, widen
 from surface_probe.evaluate import LossFn, cross_entropy
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
 
@@ -185,7 +185,7 @@ class Objective:
             out = functional_call(self._model, self._named(theta), (inputs,))
         if not isinstance(out, Tensor):
             raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
-        value = self._loss_fn(out, targets)
+        value = self._loss_fn(widen(out), targets)
         if not isinstance(value, Tensor):
             raise TypeError(f"loss_fn must return a Tensor, got {type(value).__name__}")
         return value if value.ndim == 0 else value.mean()
