@@ -1,9 +1,11 @@
-"""Checkpoints of fit_path, dss and GeometryRecorder refuse to resume from other inputs, naming
-the field that differs, and an unreadable checkpoint is a one-line error naming the file."""
+"""Checkpoints of the probes, profile_path, fit_path, dss and GeometryRecorder refuse to resume
+from other inputs through one mechanism (one message naming the field that differs), and an
+unreadable checkpoint is a one-line error naming the file."""
 
 from __future__ import annotations
 
 from pathlib import Path as FilePath
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +18,14 @@ from ._toys import DATA, Point, ring, ring_ends
 OTHER_DATA = (torch.ones(1, 1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
 
 
+def _refusal(made_by: str, field: str) -> str:
+    """The one message of ``_fingerprint.check_fingerprint``."""
+    return (
+        rf"^checkpoint \S+ was made by {made_by} with different arguments \(differs in: {field}\); "
+        r"delete it or choose another checkpoint path$"
+    )
+
+
 def _fit(data: object, ck: FilePath, lam: float = 1e-4) -> sp.Path:
     a, b = ring_ends()
     start = sp.path(a, a, b, kind="bezier", bends=1)
@@ -25,10 +35,23 @@ def _fit(data: object, ck: FilePath, lam: float = 1e-4) -> sp.Path:
 def test_fit_path_checkpoint_names_the_differing_input(tmp_path: FilePath) -> None:
     ck = tmp_path / "fit.pt"
     _fit(DATA, ck)
-    with pytest.raises(ValueError, match=r"another fit.*differs in: data\b"):
+    with pytest.raises(ValueError, match=_refusal("another fit", "data")):
         _fit(OTHER_DATA, ck)
     with pytest.raises(ValueError, match=r"differs in: settings\b"):
         _fit(DATA, ck, lam=1.0)
+
+
+def test_probe_and_profile_checkpoints_use_the_shared_refusal(tmp_path: FilePath) -> None:
+    a, b = ring_ends()
+    line_kw: dict[str, Any] = {"loss_fn": ring, "steps": 3, "progress": False}
+    sp.line(a, a, b, DATA, checkpoint=tmp_path / "line.npz", **line_kw)
+    with pytest.raises(ValueError, match=_refusal("another line run", "data")):
+        sp.line(a, a, b, OTHER_DATA, checkpoint=tmp_path / "line.npz", **line_kw)
+    straight = sp.path(a, a, b)
+    prof_kw: dict[str, Any] = {"loss_fn": ring, "progress": False}
+    sp.path_profile(a, straight, DATA, checkpoint=tmp_path / "p.npz", **prof_kw)
+    with pytest.raises(ValueError, match=_refusal("another path_profile/linear run", "data")):
+        sp.path_profile(a, straight, OTHER_DATA, checkpoint=tmp_path / "p.npz", **prof_kw)
 
 
 def test_fit_path_unreadable_checkpoint_is_named(tmp_path: FilePath) -> None:
@@ -43,7 +66,7 @@ def test_dss_checkpoint_names_the_differing_input(tmp_path: FilePath) -> None:
     a, b = ring_ends()
     ck = tmp_path / "dss.npz"
     sp.dss(a, a, b, DATA, level=0.05, max_depth=1, bead_steps=5, loss_fn=ring, checkpoint=ck)
-    with pytest.raises(ValueError, match=r"another dss call.*differs in: data\b"):
+    with pytest.raises(ValueError, match=_refusal("another dss call", "data")):
         sp.dss(
             a, a, b, OTHER_DATA, level=0.05, max_depth=1, bead_steps=5, loss_fn=ring, checkpoint=ck
         )
@@ -65,7 +88,7 @@ def test_recorder_refuses_a_directory_recorded_against_another_reference(
 ) -> None:
     reference = torch.tensor([0.0, 1.0], dtype=torch.float64)
     _record(tmp_path, reference, steps=2)
-    with pytest.raises(ValueError, match=r"differs in: reference\b"):
+    with pytest.raises(ValueError, match=_refusal("another recording", "reference")):
         _record(tmp_path, reference + 1.0, steps=2)
     with pytest.raises(ValueError, match=r"differs in: seed\b"):
         _record(tmp_path, reference, steps=2, seed=1)

@@ -84,6 +84,50 @@ def test_weights_argument_moves_the_point(batches: Batches) -> None:
         assert got.values[0] == pytest.approx(exact, rel=1e-6)
 
 
+class _Scaled(nn.Module):
+    """A linear classifier whose logits are multiplied by a floating (non-BN) buffer."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = nn.Linear(4, 3).double()
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float64))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.lin(x) * self.scale
+
+
+@pytest.mark.parametrize("as_state_dict", [False, True])
+def test_weight_sets_bring_their_own_floating_buffers(
+    batches: Batches, as_state_dict: bool
+) -> None:
+    """Curvature at a weight set uses its non-BN floating buffers, as the Evaluator does."""
+    template, other = _Scaled(1.0), _Scaled(3.0)
+    weights = other.state_dict() if as_state_dict else other
+    got = sp.hessian_eigenpairs(template, batches, weights=weights).values[0]
+    want = sp.hessian_eigenpairs(other, batches).values[0]
+    assert got == pytest.approx(want, rel=1e-10)
+    obj = Objective(template, batches)
+    obj.at(weights)
+    assert obj.loss() == pytest.approx(Objective(other, batches).loss(), rel=1e-12)
+
+
+def test_recompute_statistics_match_the_evaluator(batches: Batches) -> None:
+    """Objective and Evaluator re-estimate BN statistics through one mechanism
+    (``_batchnorm.recalibrate``): the same calibration batches give the same loss at a moved point,
+    and moving back restores the first value (no statistics carried over)."""
+    model = make_mlp(batchnorm=True)
+    g = torch.Generator().manual_seed(5)
+    calib = [(torch.randn(6, 4, generator=g, dtype=torch.float64) + 2.0, torch.zeros(6))]
+    obj = Objective(model, batches, bn="recompute", calibration=calib)
+    ev = sp.Evaluator(model, batches, bn="recompute", calibration=calib)
+    start = obj.at(model).clone()
+    point = start + 0.1 * torch.randn(start.shape, generator=g, dtype=torch.float64)
+    for theta in (point, start):
+        obj.at(theta)
+        assert obj.loss() == pytest.approx(float(ev.evaluate(theta)["loss"][0]), rel=1e-12)
+
+
 def test_recompute_and_batch_policies_are_recorded(batches: Batches) -> None:
     model = make_mlp(batchnorm=True).train()
     before = copy.deepcopy(model.state_dict())

@@ -129,3 +129,32 @@ def test_trajectory_plane_refuses_a_still_trajectory_and_a_negative_margin(
     moving = torch.stack([theta, theta + 1.0, theta - 0.5])
     with pytest.raises(ValueError, match="margin must be"):
         sp.trajectory_plane(net, moving, batches, resolution=3, margin=-0.1)
+
+
+def test_trajectory_plane_and_line_run_on_a_bfloat16_model(batches: Batches) -> None:
+    model = make_mlp(batchnorm=False).bfloat16()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    space = sp.WeightSpace.of(model)
+    center = space.params_vector(model)
+    g = torch.Generator().manual_seed(0)
+    u, v = 0.1 * torch.randn(2, space.dim, generator=g, dtype=torch.float64)
+    t = torch.linspace(1.0, 0.0, 6, dtype=torch.float64)
+    path = (center.double() + torch.outer(t, u) + torch.outer(t**2, v)).bfloat16()
+    path[-1] = center
+    result = sp.trajectory_plane(model, path, batches, resolution=3, progress=False)
+    coords = np.asarray(result.meta["trajectory"])
+    distances = (path.double() - center.double()).norm(dim=1)  # to within bf16 rounding (2^-8)
+    np.testing.assert_allclose(np.linalg.norm(coords, axis=1), distances, rtol=4e-3)
+    np.testing.assert_allclose(coords[-1], 0.0, atol=1e-12)
+    assert result.meta["dtype"] == "bfloat16"
+    assert np.isfinite(result.loss).all()
+    as_dicts = [space.params_dict(p) for p in path]
+    again = sp.trajectory_plane(model, as_dicts, batches, resolution=3, progress=False)
+    np.testing.assert_array_equal(again.loss, result.loss)
+    bf16_data = [(x.bfloat16(), y) for x, y in batches]
+    line = sp.line(model, as_dicts[0], model, batches, steps=3, progress=False)
+    same = sp.line(model, as_dicts[0], model, bf16_data, steps=3, progress=False)
+    np.testing.assert_array_equal(line.loss, same.loss)
+    assert np.isfinite(line.loss).all()
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,9 +272,25 @@ def test_saves_png(tmp_path: Path) -> None:
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_missing_matplotlib_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "module", ["surface_probe.plot", "surface_probe.plot.paths", "surface_probe.plot.geometry"]
+)
+def test_missing_matplotlib_gives_install_hint(
+    monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.delitem(sys.modules, "surface_probe.plot")
+    for name in [m for m in sys.modules if m.startswith("surface_probe.plot")]:
+        monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError, match=r"pip install 'surface-probe\[plot\]'"):
-        importlib.import_module("surface_probe.plot")
+        importlib.import_module(module)
+
+
+def test_matplotlib_is_imported_only_with_the_plot_package() -> None:
+    code = (
+        "import sys, surface_probe as sp; assert 'matplotlib' not in sys.modules; "
+        "sp.plot.paths.profiles, sp.plot.geometry.spectrum; assert 'matplotlib' in sys.modules"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env={**os.environ, "MPLBACKEND": "Agg"}
+    )

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import surface_probe as sp
-from surface_probe import plot_geometry
 from surface_probe.maps import SolutionMap
+from surface_probe.plot import geometry as plot_geometry
 from surface_probe.results import SurfaceResult
 from surface_probe.spectral import SpectralDensity
 
@@ -25,8 +25,11 @@ def _close_figures() -> Iterator[None]:
     plt.close("all")
 
 
-def test_lazy_attribute() -> None:
-    assert sp.plot_geometry is plot_geometry
+def test_one_import_path() -> None:
+    assert sp.plot.geometry is plot_geometry
+    assert {"geometry", "paths"} <= set(sp.plot.__all__)
+    for old in ("plot_geometry", "plot_paths"):
+        assert not hasattr(sp, old)
 
 
 def test_spectrum_peaks_at_the_nodes() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pytest
@@ -11,7 +11,13 @@ import torch
 from torch import Tensor, nn
 
 import surface_probe as sp
-from surface_probe.results import BasinResult, FunctionalDistance, LineResult, SurfaceResult
+from surface_probe.results import (
+    BasinResult,
+    FunctionalDistance,
+    LineResult,
+    SurfaceResult,
+    atomic_write,
+)
 
 
 def test_round_trips(tmp_path: Path) -> None:
@@ -162,3 +168,18 @@ def test_basin_bisection_and_functional_distance_resume_from_checkpoints(tmp_pat
     fd2 = sp.functional_distance(net, net, other, data, checkpoint=tmp_path / "fd.npz", **kw)
     assert fd2.rms == fd.rms > 0
     assert len(calls) == n_calls
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    """The one atomic-write mechanism (npz results and checkpoints, fit_path's torch.save)."""
+    target = tmp_path / "sub" / "f.bin"
+    atomic_write(target, lambda fh: fh.write(b"old"))
+
+    def half_then_fail(fh: BinaryIO) -> None:
+        fh.write(b"new, half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, half_then_fail)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["f.bin"]

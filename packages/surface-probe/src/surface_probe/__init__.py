@@ -3,9 +3,9 @@
 Lines, planes, bilinear and barycentric patches, basins and functional distance between weight
 sets, paths between minima (fitted curves, DSS strings, barriers, alignment), Hessian curvature,
 RSI/EB along training paths and kernel-PCA maps of solutions, evaluated without ever modifying the
-user's model.  ``__all__`` is what users call; ``surface_probe.plot``, ``plot_paths`` and
-``plot_geometry`` (matplotlib) are imported lazily on first access.  Submodules for the curious:
-``geometry`` (coefficient maps, directions), ``mesh`` (surfaces as triangle meshes),
+user's model.  ``__all__`` is what users call; ``surface_probe.plot`` (matplotlib; with
+``plot.paths`` and ``plot.geometry``) is imported lazily on first access.  Submodules for the
+curious: ``geometry`` (coefficient maps, directions), ``mesh`` (surfaces as triangle meshes),
 ``distributed`` (sharding under torchrun).
 """
 
@@ -89,8 +89,6 @@ __all__ = [
     "path_profile",
     "plane",
     "plot",
-    "plot_geometry",
-    "plot_paths",
     "random_direction",
     "shuffled_labels",
     "solution_map",
@@ -102,7 +100,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import the plotting modules (and with them matplotlib) only when first used."""
-    if name in ("plot", "plot_paths", "plot_geometry"):
-        return importlib.import_module(f"surface_probe.{name}")
+    """Import the plotting package (and with it matplotlib) only when first used."""
+    if name == "plot":
+        return importlib.import_module("surface_probe.plot")
     raise AttributeError(f"module 'surface_probe' has no attribute {name!r}")

@@ -31,11 +31,10 @@ __all__ = [
     "bn_parameter_names",
     "configure",
     "has_running_stats",
-    "reset_running_stats",
+    "recalibrate",
     "resolve_policy",
     "running_stat_modules",
     "running_stat_names",
-    "set_training",
 ]
 
 BNPolicy: TypeAlias = Literal["recompute", "interpolate", "frozen", "batch", "none"]
@@ -114,16 +113,19 @@ def configure(model: nn.Module, policy: BNPolicy) -> list[_NormBase]:
     return modules
 
 
-def reset_running_stats(modules: list[_NormBase]) -> None:
-    """μ ← 0, σ² ← 1, batch counter ← 0 (in place, so flat-buffer views stay attached)."""
+def recalibrate(modules: list[_NormBase], calibrate: Callable[[], None]) -> None:
+    """The ``recompute`` policy at the current point: reset μ ← 0, σ² ← 1 and the batch counter
+    (in place, so flat-buffer views stay attached), run ``calibrate()`` (the forward passes over
+    the calibration batches) with only the BN modules estimating statistics (cumulative average,
+    set by :func:`configure`), then switch them back to using the statistics."""
     for m in modules:
         m.reset_running_stats()
-
-
-def set_training(modules: list[_NormBase], training: bool) -> None:
-    """Switch only the BN modules between statistics estimation and use."""
-    for m in modules:
-        m.train(training)
+        m.train(True)
+    try:
+        calibrate()
+    finally:
+        for m in modules:
+            m.train(False)
 
 
 class BatchNormState:
@@ -148,11 +150,5 @@ class BatchNormState:
             self._flat.copy_(buffers)
         elif buffers is not None:
             self._flat.copy_(torch.where(self._mask, self._template, buffers))
-        if self.policy != "recompute":
-            return
-        reset_running_stats(self.modules)
-        set_training(self.modules, True)
-        try:
-            calibrate()
-        finally:
-            set_training(self.modules, False)
+        if self.policy == "recompute":
+            recalibrate(self.modules, calibrate)

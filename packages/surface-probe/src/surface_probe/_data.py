@@ -1,4 +1,9 @@
-"""Materialise evaluation data once as device tensors: a list of (inputs, targets) batches."""
+"""Materialise evaluation data once as device tensors: a list of (inputs, targets) batches.
+
+Floating-point inputs are cast to the dtype of the model's parameters (a float32 dataset feeds a
+float64 or bfloat16 model as it would after ``model.to(dtype)``); integer inputs (token ids) and
+all targets keep their dtype.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,19 @@ __all__ = ["Batch", "batch_size", "materialise", "to_device"]
 Batch: TypeAlias = tuple[Any, Any]
 
 
-def to_device(obj: Any, device: torch.device) -> Any:
-    """Move a tensor, or tensors nested in tuples/lists/dicts, to ``device``."""
+def to_device(obj: Any, device: torch.device, dtype: torch.dtype | None = None) -> Any:
+    """Move a tensor, or tensors nested in tuples/lists/dicts, to ``device``; floating-point ones
+    also to ``dtype`` when given."""
     if isinstance(obj, Tensor):
-        return obj.to(device)
+        return (
+            obj.to(device, dtype)
+            if dtype is not None and obj.is_floating_point()
+            else obj.to(device)
+        )
     if isinstance(obj, tuple | list):
-        return type(obj)(to_device(o, device) for o in obj)
+        return type(obj)(to_device(o, device, dtype) for o in obj)
     if isinstance(obj, dict):
-        return {k: to_device(v, device) for k, v in obj.items()}
+        return {k: to_device(v, device, dtype) for k, v in obj.items()}
     return obj
 
 
@@ -33,8 +43,11 @@ def batch_size(targets: Any) -> int:
     return len(targets)
 
 
-def materialise(data: Any, device: torch.device, what: str = "data") -> list[Batch]:
-    """Normalise ``data`` to a list of (inputs, targets) batches on ``device``.
+def materialise(
+    data: Any, device: torch.device, what: str = "data", dtype: torch.dtype | None = None
+) -> list[Batch]:
+    """Normalise ``data`` to a list of (inputs, targets) batches on ``device``, floating-point
+    inputs cast to ``dtype`` (the model's parameter dtype) when given.
 
     ``data`` is one ``(X, Y)`` pair of tensors or any iterable of such pairs (a DataLoader, a list).
     It is iterated exactly once, so a shuffling loader yields one fixed order for every point.
@@ -59,7 +72,7 @@ def materialise(data: Any, device: torch.device, what: str = "data") -> list[Bat
                 f"{what} batch {i} must be an (inputs, targets) pair, got {type(item).__name__}"
                 + (f" of length {len(item)}" if isinstance(item, tuple | list) else "")
             )
-        inputs, targets = to_device(item[0], device), to_device(item[1], device)
+        inputs, targets = to_device(item[0], device, dtype), to_device(item[1], device)
         n = batch_size(targets)
         if isinstance(inputs, Tensor) and (inputs.ndim == 0 or inputs.shape[0] != n):
             raise ValueError(

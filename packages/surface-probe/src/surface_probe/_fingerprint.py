@@ -11,23 +11,33 @@ A checkpoint may only be continued by the same computation, so its fingerprint c
 
 A lambda, a closure or another callable object cannot be identified across processes: resuming
 with one needs ``checkpoint_key``, a name the user promises stands for that callable.
+
+Every resumable file (probe and path-profile checkpoints, ``fit_path`` and ``dss`` checkpoints,
+``GeometryRecorder`` directories) stores its fingerprint and is resumed only through
+:func:`check_fingerprint`, which names the fields that differ.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
+if TYPE_CHECKING:
+    from surface_probe.evaluate import Evaluator
+
 __all__ = [
     "callable_identity",
     "callables_identity",
+    "check_fingerprint",
     "digest",
+    "inputs_fingerprint",
     "module_structure",
     "nested_digest",
 ]
@@ -127,3 +137,25 @@ def callables_identity(
         )
     loss = identity.pop("loss_fn")
     return {"loss_fn": loss, "metrics": identity, "checkpoint_key": checkpoint_key}
+
+
+def inputs_fingerprint(ev: Evaluator, options: Mapping[str, Any]) -> dict[str, Any]:
+    """What a checkpointed call depends on besides its own arguments: the evaluator's fingerprint
+    (data, BN policy, precision, model structure and buffers, loss and metrics; see
+    :meth:`Evaluator.fingerprint`), or nothing without a ``checkpoint`` option."""
+    if options.get("checkpoint") is None:
+        return {}
+    return ev.fingerprint(options.get("checkpoint_key"))
+
+
+def check_fingerprint(
+    file: str | os.PathLike[str], saved: Any, expected: Mapping[str, Any], made_by: str
+) -> None:
+    """Refuse to resume ``file`` unless made from the same inputs; name the ones that differ."""
+    saved = saved if isinstance(saved, Mapping) else {}
+    differing = sorted(k for k in set(saved) | set(expected) if saved.get(k) != expected.get(k))
+    if differing:
+        raise ValueError(
+            f"checkpoint {file} was made by {made_by} with different arguments (differs in: "
+            f"{', '.join(differing)}); delete it or choose another checkpoint path"
+        )

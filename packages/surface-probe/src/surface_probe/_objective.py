@@ -14,7 +14,9 @@ gradient graph of all batches; by default only for single-batch data). The user'
 never touched: one ``copy.deepcopy`` is made at construction, in eval mode (dropout off), and
 called through ``functional_call``.
 
-BatchNorm (``bn``; resolved with "auto" → "frozen" when the model keeps running statistics):
+Floating buffers come from the weight set given to :meth:`Objective.at` (a module or state_dict;
+the template's for a flat vector). BatchNorm (``bn``; resolved with "auto" → "frozen" when the
+model keeps running statistics):
 
 - ``frozen``: eval-mode network with the running statistics of the weight set given to
   :meth:`Objective.at` (a module or state_dict; the template's for a flat vector);
@@ -36,6 +38,7 @@ from torch.func import functional_call
 
 from surface_probe import _batchnorm
 from surface_probe._data import batch_size, materialise
+from surface_probe._forward import forward_errors, widen
 from surface_probe.evaluate import LossFn, cross_entropy
 from surface_probe.params import BNPolicy, WeightsLike, WeightSpace
 
@@ -105,11 +108,12 @@ class Objective:
         self.names = _select(self.space, params)
         self.device = torch.device(device) if device is not None else self.space.device
         self._loss_fn: LossFn = loss_fn if loss_fn is not None else cross_entropy
-        self.batches = materialise(data, self.device, "data")
+        self.batches = materialise(data, self.device, "data", self.space.dtype)
         self._weights = [batch_size(t) for _, t in self.batches]
         self.num_examples = sum(self._weights)
+        self._calibration_name = "calibration" if calibration is not None else "data"
         self._calibration = (
-            materialise(calibration, self.device, "calibration")
+            materialise(calibration, self.device, "calibration", self.space.dtype)
             if calibration is not None
             else self.batches
         )
@@ -147,10 +151,9 @@ class Objective:
         else:
             full = self.space.params_vector(weights).to(self.device)
             flat = self.space.buffers_vector(weights).to(self.device)
-        if self.bn == "frozen":
-            with torch.no_grad():
-                for name, view in self.space.buffers_dict(flat).items():
-                    self._buffers[name].copy_(view)
+        with torch.no_grad():  # the point's floating buffers (BN statistics: see the policy)
+            for name, view in self.space.buffers_dict(flat).items():
+                self._buffers[name].copy_(view)
         named = self.space.params_dict(full)
         self._fixed = {n: t for n, t in named.items() if n not in self.names}
         self.point = torch.cat([named[n].reshape(-1) for n in self.names])
@@ -167,20 +170,22 @@ class Objective:
         return named
 
     def _recompute(self, theta: Tensor) -> None:
-        _batchnorm.reset_running_stats(self._bn_modules)
-        _batchnorm.set_training(self._bn_modules, True)
-        try:
-            with torch.no_grad():
-                for inputs, _ in self._calibration:
-                    functional_call(self._model, self._named(theta), (inputs,))
-        finally:
-            _batchnorm.set_training(self._bn_modules, False)
+        named = self._named(theta)
+
+        @torch.no_grad()
+        def calibrate() -> None:
+            for i, (inputs, _) in enumerate(self._calibration):
+                with forward_errors(self._calibration_name, i, inputs):
+                    functional_call(self._model, named, (inputs,))
+
+        _batchnorm.recalibrate(self._bn_modules, calibrate)
 
     def _batch_loss(self, theta: Tensor, inputs: Any, targets: Any) -> Tensor:
-        out = functional_call(self._model, self._named(theta), (inputs,))
+        with forward_errors("data", None, inputs):
+            out = functional_call(self._model, self._named(theta), (inputs,))
         if not isinstance(out, Tensor):
             raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
-        value = self._loss_fn(out, targets)
+        value = self._loss_fn(widen(out), targets)
         if not isinstance(value, Tensor):
             raise TypeError(f"loss_fn must return a Tensor, got {type(value).__name__}")
         return value if value.ndim == 0 else value.mean()

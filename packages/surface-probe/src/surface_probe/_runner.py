@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from surface_probe import distributed
-from surface_probe._fingerprint import digest
+from surface_probe._checks import count
+from surface_probe._fingerprint import check_fingerprint
 from surface_probe._progress import progress_bar
 from surface_probe.results import load_arrays, save_arrays
 
-__all__ = ["digest", "run_points", "saved_fingerprint"]
+__all__ = ["run_points", "saved_fingerprint"]
 
 ChunkFn = Callable[[np.ndarray], dict[str, np.ndarray]]
 
@@ -38,20 +39,12 @@ def saved_fingerprint(checkpoint: str | os.PathLike[str] | None) -> dict[str, An
 
 
 def _resume(
-    path: Path, n_points: int, names: Sequence[str], fingerprint: dict[str, Any]
+    path: Path, n_points: int, names: Sequence[str], fingerprint: dict[str, Any], desc: str
 ) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
     if not path.exists():
         return None
     arrays, meta = load_arrays(path)
-    saved = meta.get("fingerprint", {})
-    if saved != fingerprint:
-        differing = sorted(
-            k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k)
-        )
-        raise ValueError(
-            f"checkpoint {path} was made with different arguments (differs in: "
-            f"{', '.join(differing)}); delete it or choose another checkpoint path"
-        )
+    check_fingerprint(path, meta.get("fingerprint"), fingerprint, f"another {desc} run")
     if any(k not in arrays or arrays[k].shape != (n_points,) for k in ("__done__", *names)):
         raise ValueError(f"checkpoint {path} does not hold {n_points} points of {list(names)}")
     done = arrays["__done__"].astype(bool)
@@ -70,11 +63,10 @@ def run_points(
     desc: str,
 ) -> dict[str, np.ndarray]:
     """Values of every metric in ``names`` at all ``n_points`` points, as float64 arrays (P,)."""
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = count(chunk_size, "chunk_size", 1)
     rank, world = distributed.rank_and_world()
     path = Path(checkpoint) if checkpoint is not None else None
-    state = _resume(path, n_points, names, fingerprint) if path is not None else None
+    state = _resume(path, n_points, names, fingerprint, desc) if path is not None else None
     distributed.barrier()  # every rank has read the checkpoint before rank 0 rewrites it
     if state is None:
         values = {n: np.full(n_points, np.nan) for n in names}

@@ -15,7 +15,6 @@ and whose floating buffers are views into one flat vector; no per-point module c
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
@@ -28,6 +27,7 @@ from torch import Tensor, nn
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
 from surface_probe._fingerprint import callables_identity, module_structure, nested_digest
+from surface_probe._forward import forward_errors, forward_precision, widen
 from surface_probe._metrics import (
     LossFn,
     MetricFn,
@@ -38,7 +38,14 @@ from surface_probe._metrics import (
 )
 from surface_probe.params import WeightSpace
 
-__all__ = ["PRECISIONS", "Evaluator", "LossFn", "MetricFn", "accuracy", "cross_entropy"]
+__all__ = [
+    "PRECISIONS",
+    "Evaluator",
+    "LossFn",
+    "MetricFn",
+    "accuracy",
+    "cross_entropy",
+]
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
@@ -80,7 +87,10 @@ class Evaluator:
     Args:
         model: architecture template (never modified); its weights are the default point.
         data: one ``(X, Y)`` pair or an iterable of ``(inputs, targets)`` batches; iterated once and
-            kept as tensors on ``device``. The model is called as ``model(inputs)``.
+            kept as tensors on ``device``, floating-point inputs cast to the model's parameter
+            dtype (targets and integer inputs unchanged). The model is called as
+            ``model(inputs)``; a batch it cannot run (wrong input shape) is a one-line
+            ValueError naming ``data``, the batch and its input shapes.
         loss_fn: ``loss_fn(outputs, targets)`` → batch mean (or per-example values, averaged);
             default cross-entropy.
         metrics: extra metrics, a mapping name → callable(outputs, targets) or a sequence of names
@@ -122,14 +132,16 @@ class Evaluator:
         self._metrics = resolve_metrics(metrics)
         self.metric_names: tuple[str, ...] = ("loss", *self._metrics)
 
-        self._batches: list[Batch] = materialise(data, self.device, "data")
+        dtype = self.space.dtype
+        self._batches: list[Batch] = materialise(data, self.device, "data", dtype)
         self._sizes = [batch_size(t) for _, t in self._batches]
         self.num_examples = sum(self._sizes)
         self._calibration: list[Batch] = (
-            materialise(calibration, self.device, "calibration")
+            materialise(calibration, self.device, "calibration", dtype)
             if calibration is not None and self.bn == "recompute"
             else self._batches
         )
+        self._calibration_name = "calibration" if calibration is not None else "data"
         if calibration is not None and self.bn != "recompute":
             raise ValueError(
                 f"calibration batches are only used with bn='recompute', not {self.bn!r}"
@@ -184,17 +196,12 @@ class Evaluator:
     def num_batches(self) -> int:
         return len(self._batches)
 
-    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.precision == "bf16":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    def _forward(self, inputs: Any) -> Tensor:
-        with self._autocast():
+    def _forward(self, inputs: Any, what: str, index: int) -> Tensor:
+        with forward_precision(self.precision, self.device), forward_errors(what, index, inputs):
             out = self._model(inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"model must return a Tensor, got {type(out).__name__}")
-        return out.float() if out.dtype in (torch.bfloat16, torch.float16) else out
+        return widen(out)
 
     def _check_stack(self, x: Tensor, width: int, what: str) -> Tensor:
         if not isinstance(x, Tensor):
@@ -217,8 +224,8 @@ class Evaluator:
         self._bn.load(buffers, self._calibrate)
 
     def _calibrate(self) -> None:
-        for inputs, _ in self._calibration:
-            self._forward(inputs)
+        for i, (inputs, _) in enumerate(self._calibration):
+            self._forward(inputs, self._calibration_name, i)
 
     def _points(
         self, points: Tensor, buffers: Tensor | None
@@ -258,8 +265,10 @@ class Evaluator:
                 self._load(point, buf)
                 total = torch.zeros(len(self.metric_names), dtype=torch.float64, device=self.device)
                 outputs: list[Tensor] = []
-                for (inputs, targets), n in zip(self._batches, self._sizes, strict=True):
-                    out = self._forward(inputs)
+                for i, ((inputs, targets), n) in enumerate(
+                    zip(self._batches, self._sizes, strict=True)
+                ):
+                    out = self._forward(inputs, "data", i)
                     values = [batch_mean(self._loss_fn(out, targets), "loss_fn")]
                     values += [
                         batch_mean(fn(out, targets), name) for name, fn in self._metrics.items()
@@ -287,7 +296,9 @@ class Evaluator:
         ((p, b),) = list(self._points(point.unsqueeze(0), bufs))
         with torch.inference_mode():
             self._load(p, b)
-            return torch.cat([self._forward(inputs) for inputs, _ in self._batches])
+            return torch.cat(
+                [self._forward(inputs, "data", i) for i, (inputs, _) in enumerate(self._batches)]
+            )
 
     def meta(self) -> dict[str, Any]:
         """Provenance of every number this evaluator produces."""

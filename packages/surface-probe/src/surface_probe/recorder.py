@@ -37,11 +37,11 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from surface_probe._fingerprint import digest, nested_digest
+from surface_probe._checks import check_at_least
+from surface_probe._fingerprint import check_fingerprint, digest, nested_digest
 from surface_probe._objective import Objective
 from surface_probe.evaluate import LossFn
 from surface_probe.params import WeightsLike, WeightSpace
-from surface_probe.paths._common import check_at_least, check_fingerprint
 from surface_probe.results import load_arrays, save_arrays
 
 __all__ = ["GeometryRecorder", "load_geometry"]

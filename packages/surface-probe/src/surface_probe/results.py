@@ -13,9 +13,10 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, BinaryIO, ClassVar, TypeVar, cast
 
 import numpy as np
 
@@ -24,6 +25,7 @@ __all__ = [
     "FunctionalDistance",
     "LineResult",
     "SurfaceResult",
+    "atomic_write",
     "load_arrays",
     "save_arrays",
 ]
@@ -32,23 +34,29 @@ _METRIC = "metric/"
 T = TypeVar("T", bound="_Saveable")
 
 
-def save_arrays(
-    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]
-) -> None:
-    """Atomically write ``arrays`` and JSON ``meta`` to the ``.npz`` file ``path``."""
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(file)`` on a temporary file in ``path``'s directory (created), then move it
+    onto ``path`` with ``os.replace``: a reader sees the old file or the new one, never a part."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            payload: dict[str, Any] = {"__meta__": np.array(json.dumps(meta, sort_keys=True))}
-            payload.update(arrays)
-            np.savez(fh, **payload)
+            write(fh)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_arrays(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]
+) -> None:
+    """Atomically write ``arrays`` and JSON ``meta`` to the ``.npz`` file ``path``."""
+    payload: dict[str, Any] = {"__meta__": np.array(json.dumps(meta, sort_keys=True))}
+    payload.update(arrays)
+    atomic_write(path, lambda fh: np.savez(fh, **payload))
 
 
 def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -24,6 +24,8 @@ import torch
 from scipy.special import stdtrit
 from torch import Tensor
 
+from surface_probe._checks import count
+
 __all__ = [
     "Eigenpairs",
     "SpectralDensity",
@@ -136,8 +138,7 @@ def hutchinson(
     """Hutchinson's trace estimate with the variance-based stopping rule of the module docstring."""
     if not 2 <= min_samples <= max_samples:
         raise ValueError(f"need 2 <= min_samples <= max_samples, got {min_samples}, {max_samples}")
-    if block < 1:
-        raise ValueError(f"block must be >= 1, got {block}")
+    count(block, "block", 1)
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if not tol >= 0.0:
             raise ValueError(f"{name} must be >= 0 (0: run to max_samples), got {tol}")

@@ -10,7 +10,6 @@ trajectory's variance the two directions explain in ``meta["explained_variance"]
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from surface_probe._checks import check_at_least
 from surface_probe.geometry import trajectory_pca
 from surface_probe.params import WeightsLike, WeightSpace
 from surface_probe.probes import ProbeOptions, plane
@@ -44,8 +44,7 @@ def trajectory_plane(
     ``trajectory``: weight sets (modules / state_dicts) or a (T, dim) stack of flat θ. The grid
     spans the projected trajectory plus ``margin`` of its extent on every side.
     """
-    if not 0.0 <= margin < math.inf:
-        raise ValueError(f"margin must be a finite number >= 0, got {margin}")
+    check_at_least(("margin", margin, 0.0))
     space = WeightSpace.of(model)
     if isinstance(trajectory, Tensor):
         steps = trajectory.detach()

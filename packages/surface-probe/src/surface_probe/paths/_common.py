@@ -10,11 +10,8 @@ policy unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import math
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -23,6 +20,7 @@ from torch.func import functional_call
 
 from surface_probe import _batchnorm
 from surface_probe._data import Batch, batch_size, materialise
+from surface_probe._forward import forward_errors, forward_precision, widen
 from surface_probe.evaluate import Evaluator, cross_entropy
 from surface_probe.params import WeightsLike, WeightSpace
 from surface_probe.probes import ProbeOptions
@@ -30,12 +28,9 @@ from surface_probe.probes import ProbeOptions
 __all__ = [
     "FunctionalLoss",
     "OptimizerFactory",
-    "check_at_least",
-    "check_fingerprint",
     "check_options",
     "endpoint",
     "evaluator",
-    "inputs_fingerprint",
 ]
 
 OptimizerFactory = Callable[[list[Tensor]], torch.optim.Optimizer]
@@ -67,35 +62,6 @@ def endpoint(space: WeightSpace, weights: WeightsLike, what: str) -> tuple[Tenso
         raise type(err)(f"{what}: {err.args[0] if err.args else err}") from None
 
 
-def inputs_fingerprint(ev: Evaluator, options: ProbeOptions) -> dict[str, Any]:
-    """What a checkpointed call depends on besides its own arguments: the evaluator's fingerprint
-    (data, BN policy, precision, model structure and buffers, loss and metrics; see
-    :meth:`Evaluator.fingerprint`), or nothing without a checkpoint."""
-    if options.get("checkpoint") is None:
-        return {}
-    return ev.fingerprint(options.get("checkpoint_key"))
-
-
-def check_at_least(*limits: tuple[str, float, float]) -> None:
-    """Refuse the first (name, value, low) whose value is below low or not finite, naming it."""
-    for name, value, low in limits:
-        if not low <= value < math.inf:
-            raise ValueError(f"{name} must be >= {low} and finite, got {value}")
-
-
-def check_fingerprint(
-    file: str | os.PathLike[str], saved: Any, expected: Mapping[str, Any], made_by: str
-) -> None:
-    """Refuse to resume ``file`` unless made from the same inputs; name the ones that differ."""
-    saved = saved if isinstance(saved, Mapping) else {}
-    differing = sorted(k for k in set(saved) | set(expected) if saved.get(k) != expected.get(k))
-    if differing:
-        raise ValueError(
-            f"checkpoint {file} was made by {made_by} (differs in: {', '.join(differing)}); "
-            "delete it or choose another checkpoint path"
-        )
-
-
 class FunctionalLoss:
     """L(θ; batch) = loss_fn(f(x; θ), y), differentiable in θ, for ``model``'s architecture.
 
@@ -106,7 +72,7 @@ class FunctionalLoss:
         self.space, self.bn, self.device = ev.space, ev.bn, ev.device
         self.precision = ev.precision
         self.loss_fn: Callable[[Tensor, Any], Tensor] = options.get("loss_fn") or cross_entropy
-        self.batches: list[Batch] = materialise(data, self.device, "data")
+        self.batches: list[Batch] = materialise(data, self.device, "data", self.space.dtype)
         self.sizes = [batch_size(t) for _, t in self.batches]
         self.model = copy.deepcopy(model).to(self.device).eval()
         for p in self.model.parameters():
@@ -122,14 +88,9 @@ class FunctionalLoss:
         if self.bn in ("frozen", "interpolate"):
             bufs = buffers if self.bn == "interpolate" and buffers is not None else self._frozen
             named.update(self.space.buffers_dict(bufs.to(self.device, self.space.dtype)))
-        ctx: contextlib.AbstractContextManager[Any] = (
-            torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
-            if self.precision == "bf16"
-            else contextlib.nullcontext()
-        )
-        with ctx:
+        with forward_precision(self.precision, self.device), forward_errors("data", index, inputs):
             out = functional_call(self.model, named, (inputs,), strict=False)
-        value = self.loss_fn(out.float() if out.dtype == torch.bfloat16 else out, targets)
+        value = self.loss_fn(widen(out), targets)
         return value if value.ndim == 0 else value.mean()
 
     def full(self, theta: Tensor, buffers: Tensor | None = None) -> Tensor:

@@ -25,17 +25,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from surface_probe._fingerprint import digest
+from surface_probe._checks import check_at_least
+from surface_probe._fingerprint import check_fingerprint, digest, inputs_fingerprint
 from surface_probe.evaluate import Evaluator
 from surface_probe.params import WeightsLike
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
-    check_at_least,
-    check_fingerprint,
     endpoint,
     evaluator,
-    inputs_fingerprint,
 )
 from surface_probe.paths.results import StringResult
 from surface_probe.probes import ProbeOptions

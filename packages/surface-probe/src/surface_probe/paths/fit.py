@@ -14,40 +14,50 @@ Objectives, with batch B_s at step s (the data's batches in turn) and L(θ; B) i
 Any ``torch.optim`` optimizer (a factory ``params -> Optimizer``; default Adam, lr 1e-3).  With
 ``checkpoint=PATH`` the free anchors, optimizer state, step and random state are written atomically
 every ``checkpoint_every`` steps; a rerun with the same arguments continues from there.
+
+Which path is returned (``keep``): ``"last"``, the final iterate, or ``"lowest_height"``, the
+iterate of lowest height H = max_m L(θ(t_m)) on all data, over t_m = m/M, m = 0..M (plus a chain's
+nodes, as :func:`path_profile` samples it), measured on the starting path and every ``keep_every``
+steps (ties keep the earlier path; a nan height is never kept).  H is the barrier a path is judged
+by, so it is the criterion to select on.  Yu & Morozov's FourierPathFinder notebooks keep the path
+of lowest *sum* Σ_m L(θ(t_m)) instead, which is the wrong criterion: a path with a low average and
+one high bump wins over a uniformly low path with a higher sum but a lower barrier.
 """
 
 from __future__ import annotations
 
-import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path as FilePath
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from surface_probe._fingerprint import digest
+from surface_probe._checks import check_at_least
+from surface_probe._fingerprint import check_fingerprint, digest, inputs_fingerprint
 from surface_probe._progress import progress_bar
+from surface_probe.evaluate import Evaluator
 from surface_probe.paths._common import (
     FunctionalLoss,
     OptimizerFactory,
-    check_at_least,
-    check_fingerprint,
     evaluator,
-    inputs_fingerprint,
 )
 from surface_probe.paths.families import Path
+from surface_probe.paths.profile import path_height
 from surface_probe.probes import ProbeOptions
+from surface_probe.results import atomic_write
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
 
-__all__ = ["OBJECTIVES", "fit_path"]
+__all__ = ["KEEP", "OBJECTIVES", "fit_path"]
 
 Objective = Literal["expected", "discrete", "neb"]
 OBJECTIVES: tuple[str, ...] = ("expected", "discrete", "neb")
+Keep = Literal["last", "lowest_height"]
+KEEP: tuple[str, ...] = ("last", "lowest_height")
 
 
 def _adam(params: list[Tensor]) -> torch.optim.Optimizer:
@@ -55,17 +65,8 @@ def _adam(params: list[Tensor]) -> torch.optim.Optimizer:
 
 
 def _save(target: FilePath, state: dict[str, Any]) -> None:
-    """torch.save to a temporary file in the same directory, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """torch.save, atomically."""
+    atomic_write(target, lambda fh: torch.save(state, fh))
 
 
 def _resume(target: FilePath | None, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
@@ -78,6 +79,27 @@ def _resume(target: FilePath | None, fingerprint: dict[str, Any]) -> dict[str, A
         raise ValueError(f"cannot read checkpoint {target}: {first}") from None
     check_fingerprint(target, state.get("fingerprint"), fingerprint, "another fit")
     return state
+
+
+class _LowestHeight:
+    """The iterate of lowest height H seen so far (see the module docstring)."""
+
+    def __init__(self, ev: Evaluator, p: Path, points: int, chunk_size: int | None) -> None:
+        self.ev, self.path, self.points, self.chunk_size = ev, p, points, chunk_size
+        self.height = np.inf
+        self.free = p.free.clone()
+
+    def offer(self, free: Tensor) -> None:
+        height = path_height(self.ev, self.path.with_free(free), self.points + 1, self.chunk_size)
+        if height < self.height:
+            self.height, self.free = height, free.detach().clone()
+
+    def state(self) -> dict[str, Any]:
+        return {"height": self.height, "free": self.free.cpu()}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.height = float(state["height"])
+        self.free = state["free"].to(self.free.device, self.free.dtype)
 
 
 class _Step:
@@ -144,16 +166,23 @@ def fit_path(
     spring: float = 1.0,
     seed: int = 0,
     checkpoint_every: int = 50,
+    keep: Keep = "last",
+    keep_every: int = 1,
     **options: Unpack[ProbeOptions],
 ) -> Path:
     """Fit ``path``'s free anchors for ``steps`` steps of ``objective`` and return the new path
     (``path`` and ``model`` are not modified).  ``seed`` seeds the t sampling of "expected".
+    ``keep="lowest_height"`` returns the iterate of lowest height H instead of the last one,
+    measuring H (M + 1 = ``points`` + 1 full-data evaluations) every ``keep_every`` steps; see the
+    module docstring, also for why the lowest *sum* of losses is the wrong criterion.
 
     Shared keyword options: :class:`~surface_probe.ProbeOptions` (``metrics``, ``calibration``
     and ``chunk_size`` only concern evaluations and are not used here).
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
     if not isinstance(path, Path):
         raise TypeError(f"path must be a surface_probe Path, got {type(path).__name__}")
     if not path.free.shape[0]:
@@ -164,6 +193,7 @@ def fit_path(
         ("steps", steps, 0),
         ("points", points, 2),
         ("checkpoint_every", checkpoint_every, 1),
+        ("keep_every", keep_every, 1),
         ("lam", lam, 0.0),
         ("spring", spring, 0.0),
     )
@@ -185,8 +215,14 @@ def fit_path(
         "kind": p.kind,
         "objective": objective,
         "settings": [float(lam), int(points), float(spring), int(seed)],
+        "keep": [keep, int(keep_every)],
         **inputs_fingerprint(ev, options),
     }
+    lowest = (
+        _LowestHeight(ev, p, int(points), options.get("chunk_size"))
+        if keep == "lowest_height"
+        else None
+    )
     state = _resume(target, fingerprint)
     start = 0
     if state is not None:
@@ -195,6 +231,10 @@ def fit_path(
         opt.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         start = int(state["step"])
+        if lowest is not None:
+            lowest.load(state["lowest"])
+    elif lowest is not None:
+        lowest.offer(free)
     step_fn = _Step(loss, p, objective, float(lam), int(points), float(spring))
     with progress_bar(
         steps,
@@ -209,6 +249,8 @@ def fit_path(
                 raise FloatingPointError(f"fit_path: objective is {value} at step {s}")
             opt.step()
             bar.update(1)
+            if lowest is not None and ((s + 1) % keep_every == 0 or s + 1 == steps):
+                lowest.offer(free)
             if target is not None and ((s + 1) % checkpoint_every == 0 or s + 1 == steps):
                 _save(
                     target,
@@ -218,6 +260,8 @@ def fit_path(
                         "optimizer": opt.state_dict(),
                         "generator": generator.get_state(),
                         "step": s + 1,
+                        "lowest": lowest.state() if lowest is not None else None,
                     },
                 )
-    return path.with_free(free.detach().to(path.free.device, path.free.dtype))
+    kept = lowest.free if lowest is not None else free.detach()
+    return path.with_free(kept.to(path.free.device, path.free.dtype))

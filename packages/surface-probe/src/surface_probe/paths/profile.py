@@ -14,9 +14,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from surface_probe._runner import digest, run_points
+from surface_probe._checks import count
+from surface_probe._fingerprint import digest, inputs_fingerprint
+from surface_probe._runner import run_points
 from surface_probe.evaluate import Evaluator
-from surface_probe.paths._common import evaluator, inputs_fingerprint
+from surface_probe.paths._common import evaluator
 from surface_probe.paths.families import Path, as_ts
 from surface_probe.paths.results import PathResult
 from surface_probe.probes import ProbeOptions
@@ -24,7 +26,7 @@ from surface_probe.probes import ProbeOptions
 if sys.version_info >= (3, 11):
     from typing import Unpack
 
-__all__ = ["barriers", "evaluate_path", "path_profile", "segment_lengths"]
+__all__ = ["barriers", "evaluate_path", "path_height", "path_profile", "segment_lengths"]
 
 
 def barriers(ts: np.ndarray, loss: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
@@ -98,6 +100,14 @@ def _default_ts(p: Path, steps: int) -> np.ndarray:
     return ts
 
 
+def path_height(ev: Evaluator, p: Path, steps: int, chunk_size: int | None) -> float:
+    """H = max_i L(θ(t_i)) on :func:`path_profile`'s default grid (``steps`` points plus a
+    chain's nodes); nan when any L(θ(t_i)) is nan."""
+    options: ProbeOptions = {"progress": False, "chunk_size": chunk_size}
+    loss = evaluate_path(ev, p, as_ts(_default_ts(p, steps)), options, desc="path height")["loss"]
+    return float(np.max(loss))
+
+
 def path_profile(
     model: nn.Module,
     path: Path,
@@ -115,8 +125,8 @@ def path_profile(
     """
     ev = evaluator("path_profile", model, data, options)
     p = _check_path(ev, path)
-    if ts is None and steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
+    if ts is None:
+        count(steps, "steps", 2)
     t = as_ts(_default_ts(p, steps) if ts is None else ts)
     values = evaluate_path(ev, p, t, options, desc=f"path_profile/{p.kind}")
     lengths = segment_lengths(p, t)

@@ -9,12 +9,12 @@ import numpy as np
 from torch import nn
 
 from surface_probe import geometry
+from surface_probe._checks import count
 
 __all__ = [
     "Resolution",
     "Span",
     "alphas_axis",
-    "count",
     "resolution_pair",
     "span_box",
     "weight_sets",
@@ -22,13 +22,6 @@ __all__ = [
 
 Span = float | tuple[float, float, float, float]
 Resolution = int | tuple[int, int]
-
-
-def count(value: Any, name: str, minimum: int) -> int:
-    """An integer argument such as ``steps``; 2.5 or True is refused, never truncated."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def alphas_axis(alphas: Sequence[float] | np.ndarray | None, steps: int) -> np.ndarray:

@@ -22,7 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from surface_probe import geometry
-from surface_probe._runner import digest, run_points, saved_fingerprint
+from surface_probe._fingerprint import digest, inputs_fingerprint
+from surface_probe._runner import run_points, saved_fingerprint
 from surface_probe.evaluate import Evaluator, LossFn, MetricFn
 from surface_probe.params import WeightsLike
 
@@ -174,7 +175,7 @@ class Probe:
                 path = Path(checkpoint)
                 checkpoint = path.with_name(f"{path.stem}.{stage}{path.suffix}")
             fingerprint = {
-                **ev.fingerprint(self.options.get("checkpoint_key")),
+                **inputs_fingerprint(ev, self.options),
                 "seed": seed,
                 "kind": f"{self.kind}{'/' + stage if stage else ''}",
                 "coefficients": digest(coefficients),

@@ -21,9 +21,9 @@ import torch
 from torch import Tensor, nn
 
 from surface_probe import geometry
+from surface_probe._checks import count
 from surface_probe.geometry import Ignore, Normalization
 from surface_probe.params import WeightsLike
-from surface_probe.probes._arguments import count
 from surface_probe.probes._setup import Probe, ProbeOptions
 from surface_probe.probes.directions import random_directions
 from surface_probe.results import BasinResult

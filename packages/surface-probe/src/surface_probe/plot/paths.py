@@ -4,7 +4,8 @@
 ``path_plane`` projects paths onto the plane through θ_a, θ_b and the first path's midpoint
 θ(1/2): with e_1 = (θ_b − θ_a)/‖θ_b − θ_a‖ and e_2 the unit part of θ(1/2) − θ_a orthogonal to
 e_1, a point θ is drawn at (⟨θ − θ_a, e_1⟩, ⟨θ − θ_a, e_2⟩); θ_a sits at the origin and θ_b on
-the x axis.  Like :mod:`surface_probe.plot`, functions draw on given (or new) axes and return them.
+the x axis.  Like the rest of :mod:`surface_probe.plot`, functions draw on given (or new) axes
+and return them.
 """
 
 from __future__ import annotations
@@ -12,16 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
-try:
-    import matplotlib.pyplot as plt
-except ImportError as exc:  # pragma: no cover - same optional extra as surface_probe.plot
-    raise ImportError(
-        "surface_probe.plot_paths needs matplotlib, an optional extra: "
-        "pip install 'surface-probe[plot]'"
-    ) from exc
 
 from surface_probe.paths.families import Path, as_ts
 from surface_probe.paths.results import PathResult

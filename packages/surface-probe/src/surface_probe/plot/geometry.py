@@ -1,7 +1,7 @@
 """Figures for curvature, gradient geometry and solution maps (needs the ``[plot]`` extra).
 
-Like :mod:`surface_probe.plot`, every function draws onto axes it is given (or a new figure),
-returns the figure and never calls ``plt.show()``.
+Like the rest of :mod:`surface_probe.plot`, every function draws onto axes it is given (or a new
+figure), returns the figure and never calls ``plt.show()``.
 """
 
 from __future__ import annotations
@@ -9,16 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-try:
-    import matplotlib.pyplot as plt
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "surface_probe.plot_geometry needs matplotlib: pip install 'surface-probe[plot]'"
-    ) from exc
-
-from surface_probe import plot
+from surface_probe.plot.surfaces import surface
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -93,7 +87,7 @@ def trajectory_plane(result: SurfaceResult, *, log: bool = False) -> Figure:
     """Contours of a :func:`surface_probe.trajectory_plane` result with the projected path."""
     if "trajectory" not in result.meta:
         raise ValueError("result has no meta['trajectory']: use surface_probe.trajectory_plane")
-    fig = plot.surface(result, style="contour", log=log)
+    fig = surface(result, style="contour", log=log)
     ax = fig.axes[0]
     coords = np.asarray(result.meta["trajectory"])
     ax.plot(coords[:, 0], coords[:, 1], "w.-", markersize=4, linewidth=1)
