@@ -1,7 +1,10 @@
 """Command line: ``python -m paper_repro run|report|list``.
 
-run EXPERIMENT|all --preset smoke|cpu|paper --out DIR [--device auto|cpu|cuda]
+run EXPERIMENT|all --preset PRESET --out DIR [--device auto|cpu|cuda]
     [--precision fp32|bf16] [--seeds N] [--data-root PATH] [--download] [--only-train]
+                      presets: smoke, cpu, paper, fashion, fashion_demo (image experiments) and
+                      lstm (language: table1_lstm); "all" runs the experiments of the preset's
+                      task, and an experiment of another task is refused
 report --out DIR      DIR/report.md and DIR/report.html from the saved results
 list                  experiments and presets
 status --out DIR      runs done / running / failed / pending (see paper_repro.launch_cli)
@@ -76,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-root",
         type=_absolute_path,
         default=None,
-        help="directory holding cifar-10-batches-py/ (paper preset)",
+        help="directory holding cifar-10-batches-py/ (paper), the Fashion-MNIST files (fashion "
+        "presets) or ptb.{train,valid,test}.txt (lstm)",
     )
     run.add_argument(
         "--download",
@@ -136,14 +140,22 @@ def _check_data(ctx: Context) -> None:
 def _context(args: argparse.Namespace) -> Context:
     """The run's :class:`Context` once the flags, ``--out`` and the data are known to be good;
     ``preset.json`` is written last."""
-    from .experiments import Context
+    from .experiments import Context, check_applies
 
     if args.device is not None:
         try:
             resolve_device(args.device)
         except ValueError as exc:
             raise ValueError(f"--device: {exc}") from None
-    preset = get_preset(args.preset, seeds=args.seeds, device=args.device, precision=args.precision)
+    preset = get_preset(
+        args.preset,
+        seeds=args.seeds,
+        device=args.device,
+        precision=args.precision,
+        data_root=args.data_root,
+    )
+    if args.experiment != "all":
+        check_applies(args.experiment, preset)
     out: Path = args.out
     _check_out_dir(out)
     _check_same_preset(out, preset)
@@ -160,11 +172,11 @@ def _context(args: argparse.Namespace) -> Context:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .experiments import EXPERIMENTS, run_experiment
+    from .experiments import applicable, run_experiment
 
     ctx = _context(args)
     out = ctx.out_dir
-    names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    names = applicable(ctx.preset.task) if args.experiment == "all" else [args.experiment]
     if args.launcher != "sequential":
         code = launch_runs(args, planned_configs(ctx.preset, out, names), ctx)
         if code is not None:
@@ -194,10 +206,10 @@ def _list() -> int:
 
     print("experiments:")
     for name, exp in EXPERIMENTS.items():
-        print(f"  {name:12s} {exp.title}")
+        print(f"  {name:12s} [{exp.task}] {exp.title}")
     print("presets:")
     for name, preset in PRESETS.items():
-        print(f"  {name:12s} {preset.description}")
+        print(f"  {name:12s} [{preset.task}] {preset.description}")
     return 0
 
 

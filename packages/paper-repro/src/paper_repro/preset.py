@@ -13,6 +13,8 @@ from typing import Any
 from .optimizers import OPTIMIZERS
 from .train import TrainConfig
 
+LANGUAGE_MODELS: tuple[str, ...] = ("lstm_lm",)
+"""Models of next-word prediction: a preset of them has task "language", any other "image"."""
 ROLES: tuple[str, ...] = ("bn", "nobn", "conv_bn", "conv_nobn")
 """The model/data roles every preset defines."""
 EXOTIC_ROLES: tuple[str, ...] = ("conv_bn", "conv_nobn")
@@ -141,6 +143,12 @@ class Preset:
             return self.exotic_epochs, self.exotic_batch_size
         return self.epochs, self.batch_size
 
+    @property
+    def task(self) -> str:
+        """ "language" when the main role is a language model, else "image" (experiments declare
+        the task they apply to)."""
+        return setups_task(self.setups)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (saved with every run directory for the report)."""
         described: dict[str, Any] = json_ready(dataclasses.asdict(self))
@@ -154,3 +162,10 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     return value
+
+
+def setups_task(setups: Mapping[str, Any]) -> str:
+    """The task of a preset's setups (:class:`Setup` objects or their ``preset.json`` dicts)."""
+    main = setups["bn"]
+    model = main["model"] if isinstance(main, Mapping) else main.model
+    return "language" if model in LANGUAGE_MODELS else "image"

@@ -187,7 +187,7 @@ PRESETS: dict[str, Preset] = {
         ),
     ),
 }
-"""The presets by name: smoke, cpu, paper, then the tiers (fashion, fashion_demo)."""
+"""The presets by name: smoke, cpu, paper, then the tiers (fashion, fashion_demo, lstm)."""
 PRESETS.update(fashion_presets(_CPU))
 
 
@@ -197,18 +197,23 @@ def lstm_tier(data_root: str | Path | None = None) -> Preset:
     return lstm_preset(_CPU, data_root)
 
 
+PRESETS["lstm"] = lstm_tier()
+
+
 def get_preset(
     name: str,
     *,
     seeds: int | None = None,
     device: str | None = None,
     precision: str | None = None,
+    data_root: str | Path | None = None,
 ) -> Preset:
     """Preset ``name`` with the command-line overrides applied. Where the data files live is not
-    part of a preset (nor of any run's key): see ``experiments.Context.data_root``."""
+    part of a preset (nor of any run's key; see ``experiments.Context.data_root``) except for the
+    ``lstm`` tier, whose corpus (and so vocabulary) is Penn Treebank when ``data_root`` holds it."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    preset = PRESETS[name]
+    preset = lstm_tier(data_root) if name == "lstm" else PRESETS[name]
     changes: dict[str, Any] = {}
     if seeds is not None:
         changes["seeds"] = seeds
