@@ -5,7 +5,10 @@ run EXPERIMENT|all --preset PRESET --out DIR [--device auto|cpu|cuda]
                       presets: smoke, cpu, paper, fashion, fashion_demo (image experiments) and
                       lstm (language: table1_lstm); "all" runs the experiments of the preset's
                       task, and an experiment of another task is refused
-report --out DIR      DIR/report.md and DIR/report.html from the saved results
+report --out DIR [--tier RUN_DIR ...]
+                      DIR/report.md and DIR/report.html from the saved results; with --tier,
+                      DIR/tiers.md and DIR/tiers.html: each claim's verdict per tier (one
+                      reproduction directory per tier) side by side
 list                  experiments and presets
 status --out DIR      runs done / running / failed / pending (see paper_repro.launch_cli)
 
@@ -91,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_launch_arguments(run)
     report = sub.add_parser("report", help="write DIR/report.md and DIR/report.html")
     report.add_argument("--out", type=Path, required=True)
+    report.add_argument(
+        "--tier",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="RUN_DIR",
+        help="a reproduction directory to compare (repeat): writes DIR/tiers.md and .html",
+    )
     sub.add_parser("list", help="list experiments and presets")
     add_status_parser(sub)
     return parser
@@ -193,10 +204,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
+    from .tier_report import write_tier_report
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file, not a directory")
-    md, html = write_report(args.out)
+    md, html = (
+        write_report(args.out) if args.tier is None else write_tier_report(args.out, args.tier)
+    )
     print(f"wrote {md} and {html}")
     return 0
 

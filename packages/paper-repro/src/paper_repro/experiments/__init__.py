@@ -57,7 +57,7 @@ def check_applies(name: str, preset: Preset) -> None:
         fits = ", ".join(n for n, p in PRESETS.items() if p.task == exp.task)
         raise ValueError(
             f"experiment {name!r} applies to {exp.task} presets ({fits}); preset "
-            f"{preset.name!r} is a {preset.task} preset"
+            f"{preset.name!r} has task {preset.task}"
         )
 
 
