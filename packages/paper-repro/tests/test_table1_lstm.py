@@ -78,25 +78,6 @@ def test_a_language_model_near_the_unigram_model_has_failed() -> None:
     assert LM_FAILURE_RATIO == 0.9
 
 
-def numbers(barrier_ratios: list[float], disagreement_ratio: float) -> dict[str, Any]:
-    pair = {
-        "a": "sgd",
-        "b": "adam",
-        "init_loss": 8.0,
-        "final_losses": [3.0, 3.1],
-        "barrier": 1.0,
-        "rms": 0.3,
-        "disagreement": 0.4,
-        "test_errors": [0.7, 0.7],
-        "disagreement_ratio": disagreement_ratio,
-    }
-    return {
-        "optimizers": ["sgd", "adam", "heun"],
-        "failed": [],
-        "pairs": [{**pair, "barrier_ratio": r} for r in barrier_ratios],
-    }
-
-
 @pytest.mark.parametrize(
     ("ratios", "disagreement_ratio", "verdicts"),
     [
@@ -107,11 +88,14 @@ def numbers(barrier_ratios: list[float], disagreement_ratio: float) -> dict[str,
     ],
 )
 def test_claims_known_answers(
-    ratios: list[float], disagreement_ratio: float, verdicts: tuple[str, str]
+    ratios: list[float],
+    disagreement_ratio: float,
+    verdicts: tuple[str, str],
+    table1_numbers: Any,
 ) -> None:
     assert [c.id for c in CLAIMS] == ["T1-barrier", "T1-different"]
     assert all("0.9× the unigram perplexity" in c.rule_text for c in CLAIMS)
-    judged = [judge_claim(c, numbers(ratios, disagreement_ratio)) for c in CLAIMS]
+    judged = [judge_claim(c, table1_numbers(ratios, disagreement_ratio)) for c in CLAIMS]
     assert tuple(j.verdict for j in judged) == verdicts
 
 

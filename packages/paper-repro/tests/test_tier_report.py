@@ -16,22 +16,6 @@ from paper_repro.rules import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from paper_repro.tier_report import agreement, build
 
 
-def table1_numbers(barrier_ratio: float) -> dict[str, Any]:
-    pair = {
-        "a": "sgd",
-        "b": "adam",
-        "init_loss": 2.3,
-        "final_losses": [0.1, 0.2],
-        "barrier": 0.5,
-        "barrier_ratio": barrier_ratio,
-        "rms": 0.16,
-        "disagreement": 0.08,
-        "test_errors": [0.1, 0.12],
-        "disagreement_ratio": 0.4,
-    }
-    return {"optimizers": ["sgd", "adam"], "failed": [], "pairs": [pair]}
-
-
 def tier(root: Path, preset: str, results: dict[str, dict[str, Any]]) -> Path:
     out = root / preset
     out.mkdir()
@@ -48,11 +32,13 @@ def rows(md: str, claim_id: str) -> list[str]:
     return [cell.strip() for cell in line.strip("|").split(" | ")][1:]
 
 
-def test_verdicts_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verdicts_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], table1_numbers: Any
+) -> None:
     dirs = [
-        tier(tmp_path, "cpu", {"table1": table1_numbers(0.004)}),
-        tier(tmp_path, "fashion_demo", {"table1": table1_numbers(0.33)}),
-        tier(tmp_path, "lstm", {"table1_lstm": table1_numbers(0.2)}),
+        tier(tmp_path, "cpu", {"table1": table1_numbers([0.004], 0.4)}),
+        tier(tmp_path, "fashion_demo", {"table1": table1_numbers([0.33], 0.4)}),
+        tier(tmp_path, "lstm", {"table1_lstm": table1_numbers([0.2], 0.4)}),
     ]
     report = tmp_path / "report"
     argv = ["report", "--out", str(report)]
@@ -75,7 +61,7 @@ def test_verdicts_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str
     fig10 = rows(md, "F10-rise")
     assert fig10[:3] == ["not run", "not run", "does not apply"]
     assert fig10[-1] == "no tier judged it"
-    # summary: cpu judges 3 table1 claims (of which T1-distance: rms 0.16, 8% → reproduced)
+    # summary: the LSTM judges T1-barrier and T1-different, both reproduced
     summary = next(x for x in md.splitlines() if x.startswith("| LSTM"))
     assert summary.split(" | ")[1:3] == ["2", "0"]
     assert "Fashion-MNIST" in md.split("## Setup and deviations of each tier")[1]

@@ -1,6 +1,6 @@
 """Command line: ``python -m paper_repro run|report|list``.
 
-run EXPERIMENT|all --preset PRESET --out DIR [--device auto|cpu|cuda]
+run EXPERIMENT [EXPERIMENT ...]|all --preset PRESET --out DIR [--device auto|cpu|cuda]
     [--precision fp32|bf16] [--seeds N] [--data-root PATH] [--download] [--only-train]
                       presets: smoke, cpu, paper, fashion, fashion_demo (image experiments) and
                       lstm (language: table1_lstm); "all" runs the experiments of the preset's
@@ -64,10 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and probe one experiment or all of them")
     run.add_argument(
-        "experiment",
+        "experiments",
+        nargs="+",
         choices=["all", *EXPERIMENTS],
         metavar="EXPERIMENT",
-        help=f"one of: all, {', '.join(EXPERIMENTS)}",
+        help=f"all, or one or more of: {', '.join(EXPERIMENTS)}",
     )
     run.add_argument("--preset", choices=list(PRESETS), default="cpu", help="default: cpu")
     run.add_argument("--out", type=Path, required=True, help="output directory")
@@ -165,8 +166,11 @@ def _context(args: argparse.Namespace) -> Context:
         precision=args.precision,
         data_root=args.data_root,
     )
-    if args.experiment != "all":
-        check_applies(args.experiment, preset)
+    if "all" in args.experiments and len(args.experiments) > 1:
+        raise ValueError("run: 'all' cannot be combined with other experiments")
+    for name in args.experiments:
+        if name != "all":
+            check_applies(name, preset)
     out: Path = args.out
     _check_out_dir(out)
     _check_same_preset(out, preset)
@@ -187,7 +191,11 @@ def _run(args: argparse.Namespace) -> int:
 
     ctx = _context(args)
     out = ctx.out_dir
-    names = applicable(ctx.preset.task) if args.experiment == "all" else [args.experiment]
+    names = (
+        applicable(ctx.preset.task)
+        if args.experiments == ["all"]
+        else list(dict.fromkeys(args.experiments))
+    )
     if args.launcher != "sequential":
         code = launch_runs(args, planned_configs(ctx.preset, out, names), ctx)
         if code is not None:
