@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -151,6 +152,21 @@ def demo(session: nox.Session) -> None:
     out = "runs/demo"
     session.run("python", "-m", "paper_repro", "run", "all", "--preset", "cpu", "--out", out)
     session.run("python", "-m", "paper_repro", "report", "--out", out)
+
+
+@nox.session
+def demo_tiers(session: nox.Session) -> None:
+    """The paper's own networks beside the demo: Table 1, Figs. 5–7 on NIN/VGG on Fashion-MNIST,
+    Table 1 on the LSTM, then the report by tier (with runs/demo when `nox -s demo` made it)."""
+    install_workspace(session)
+    ensure_fashion_mnist(session)
+    fashion, lstm = "runs/demo_fashion", "runs/demo_lstm"
+    run = ("python", "-m", "paper_repro", "run")
+    session.run(*run, "table1", "fig5_6", "fig7", "--preset", "fashion_demo", "--out", fashion)
+    session.run(*run, "table1_lstm", "--preset", "lstm", "--out", lstm)
+    tiers = [d for d in ("runs/demo", fashion, lstm) if Path(d, "preset.json").exists()]
+    tier_args = [arg for d in tiers for arg in ("--tier", d)]
+    session.run("python", "-m", "paper_repro", "report", "--out", "runs/demo_tiers", *tier_args)
 
 
 @nox.session

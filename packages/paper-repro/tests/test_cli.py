@@ -36,8 +36,8 @@ def test_run_arguments_parse() -> None:
             "--only-train",
         ]
     )
-    assert (args.experiment, args.preset, args.out, args.device) == (
-        "fig4",
+    assert (args.experiments, args.preset, args.out, args.device) == (
+        ["fig4"],
         "smoke",
         Path("d"),
         "cpu",
@@ -212,3 +212,13 @@ def test_a_disk_error_mid_run_is_one_line(
     assert main(["run", "fig4", "--preset", "smoke", "--out", str(tmp_path)]) == 2
     err = _one_line_error(capsys)
     assert err == f"error: {tmp_path / 'preset.json'}: No space left on device\n"
+
+
+def test_run_takes_several_experiments_but_not_with_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = build_parser().parse_args(["run", "table1", "fig5_6", "fig7", "--out", str(tmp_path)])
+    assert args.experiments == ["table1", "fig5_6", "fig7"]
+    assert main(["run", "all", "table1", "--preset", "smoke", "--out", str(tmp_path / "x")]) == 2
+    assert "'all' cannot be combined with other experiments" in capsys.readouterr().err
+    assert not (tmp_path / "x" / "preset.json").exists()

@@ -57,8 +57,11 @@ def test_optimizers_of_a_comparison_share_init_and_data(tmp_path: Path) -> None:
 
 
 def test_learning_rates_are_tried_on_the_paper_grids() -> None:
-    for preset in PRESETS.values():
-        assert preset.lr_grid == PAPER_LR_GRID
+    for name, preset in PRESETS.items():
+        if name == "lstm":  # Adam and Adam&RK2 fixed at one rate of the paper's grid
+            assert all(set(g) <= set(PAPER_LR_GRID[o]) for o, g in preset.lr_grid.items())
+        else:
+            assert preset.lr_grid == PAPER_LR_GRID
     grid = PRESETS["cpu"].lr_grid
     assert grid["sgd"] == (0.2, 0.1, 0.05, 0.01)
     assert grid["adam"] == (0.002, 0.001, 0.0005, 0.0001)

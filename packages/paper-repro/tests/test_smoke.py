@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from paper_repro.cli import main
-from paper_repro.experiments import CLAIMS, EXPERIMENTS
+from paper_repro.experiments import CLAIMS, EXPERIMENTS, applicable
 from paper_repro.rules import NOT_RUN
 
 
@@ -37,7 +37,8 @@ def test_smoke_preset_end_to_end_and_resume(
     assert main(["run", "all", "--preset", "smoke", "--out", str(out)]) == 0
     first = capsys.readouterr().err
     assert "(0 run(s) trained)" in first, "--only-train trained every run, pilots included"
-    for name in EXPERIMENTS:
+    assert not (out / "table1_lstm").exists(), "an image preset runs no language experiment"
+    for name in applicable("image"):
         record = json.loads((out / name / "result.json").read_text())
         values = numbers_in(record["numbers"])
         assert values, name
@@ -51,8 +52,9 @@ def test_smoke_preset_end_to_end_and_resume(
 
     assert main(["report", "--out", str(out)]) == 0
     md = (out / "report.md").read_text()
-    for exp in EXPERIMENTS.values():
-        assert f"## {exp.title}" in md
+    for name in applicable("image"):
+        assert f"## {EXPERIMENTS[name].title}" in md
+    assert EXPERIMENTS["table1_lstm"].title not in md
     for claim in CLAIMS:
         assert claim.paper[:40] in md
     assert NOT_RUN not in md.split("## Setup")[0].split("Totals")[0]
@@ -60,9 +62,10 @@ def test_smoke_preset_end_to_end_and_resume(
     assert "(chosen)" in md
     assert (out / "report.html").read_text().count("<img") == md.count("![")
 
-    stamps = {name: (out / name / "result.json").stat().st_mtime_ns for name in EXPERIMENTS}
+    image = applicable("image")
+    stamps = {name: (out / name / "result.json").stat().st_mtime_ns for name in image}
     assert main(["run", "all", "--preset", "smoke", "--out", str(out)]) == 0
     second = capsys.readouterr().err
     assert "(0 run(s) trained)" in second
-    assert second.count("already done, skipped") == len(EXPERIMENTS)
-    assert stamps == {n: (out / n / "result.json").stat().st_mtime_ns for n in EXPERIMENTS}
+    assert second.count("already done, skipped") == len(image)
+    assert stamps == {n: (out / n / "result.json").stat().st_mtime_ns for n in image}

@@ -1,8 +1,14 @@
 """Command line: ``python -m paper_repro run|report|list``.
 
-run EXPERIMENT|all --preset smoke|cpu|paper --out DIR [--device auto|cpu|cuda]
+run EXPERIMENT [EXPERIMENT ...]|all --preset PRESET --out DIR [--device auto|cpu|cuda]
     [--precision fp32|bf16] [--seeds N] [--data-root PATH] [--download] [--only-train]
-report --out DIR      DIR/report.md and DIR/report.html from the saved results
+                      presets: smoke, cpu, paper, fashion, fashion_demo (image experiments) and
+                      lstm (language: table1_lstm); "all" runs the experiments of the preset's
+                      task, and an experiment of another task is refused
+report --out DIR [--tier RUN_DIR ...]
+                      DIR/report.md and DIR/report.html from the saved results; with --tier,
+                      DIR/tiers.md and DIR/tiers.html: each claim's verdict per tier (one
+                      reproduction directory per tier) side by side
 list                  experiments and presets
 status --out DIR      runs done / running / failed / pending (see paper_repro.launch_cli)
 
@@ -58,10 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and probe one experiment or all of them")
     run.add_argument(
-        "experiment",
+        "experiments",
+        nargs="+",
         choices=["all", *EXPERIMENTS],
         metavar="EXPERIMENT",
-        help=f"one of: all, {', '.join(EXPERIMENTS)}",
+        help=f"all, or one or more of: {', '.join(EXPERIMENTS)}",
     )
     run.add_argument("--preset", choices=list(PRESETS), default="cpu", help="default: cpu")
     run.add_argument("--out", type=Path, required=True, help="output directory")
@@ -76,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-root",
         type=_absolute_path,
         default=None,
-        help="directory holding cifar-10-batches-py/ (paper preset)",
+        help="directory holding cifar-10-batches-py/ (paper), the Fashion-MNIST files (fashion "
+        "presets) or ptb.{train,valid,test}.txt (lstm)",
     )
     run.add_argument(
         "--download",
@@ -87,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_launch_arguments(run)
     report = sub.add_parser("report", help="write DIR/report.md and DIR/report.html")
     report.add_argument("--out", type=Path, required=True)
+    report.add_argument(
+        "--tier",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="RUN_DIR",
+        help="a reproduction directory to compare (repeat): writes DIR/tiers.md and .html",
+    )
     sub.add_parser("list", help="list experiments and presets")
     add_status_parser(sub)
     return parser
@@ -136,14 +152,25 @@ def _check_data(ctx: Context) -> None:
 def _context(args: argparse.Namespace) -> Context:
     """The run's :class:`Context` once the flags, ``--out`` and the data are known to be good;
     ``preset.json`` is written last."""
-    from .experiments import Context
+    from .experiments import Context, check_applies
 
     if args.device is not None:
         try:
             resolve_device(args.device)
         except ValueError as exc:
             raise ValueError(f"--device: {exc}") from None
-    preset = get_preset(args.preset, seeds=args.seeds, device=args.device, precision=args.precision)
+    preset = get_preset(
+        args.preset,
+        seeds=args.seeds,
+        device=args.device,
+        precision=args.precision,
+        data_root=args.data_root,
+    )
+    if "all" in args.experiments and len(args.experiments) > 1:
+        raise ValueError("run: 'all' cannot be combined with other experiments")
+    for name in args.experiments:
+        if name != "all":
+            check_applies(name, preset)
     out: Path = args.out
     _check_out_dir(out)
     _check_same_preset(out, preset)
@@ -160,11 +187,15 @@ def _context(args: argparse.Namespace) -> Context:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .experiments import EXPERIMENTS, run_experiment
+    from .experiments import applicable, run_experiment
 
     ctx = _context(args)
     out = ctx.out_dir
-    names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    names = (
+        applicable(ctx.preset.task)
+        if args.experiments == ["all"]
+        else list(dict.fromkeys(args.experiments))
+    )
     if args.launcher != "sequential":
         code = launch_runs(args, planned_configs(ctx.preset, out, names), ctx)
         if code is not None:
@@ -181,10 +212,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
+    from .tier_report import write_tier_report
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file, not a directory")
-    md, html = write_report(args.out)
+    md, html = (
+        write_report(args.out) if args.tier is None else write_tier_report(args.out, args.tier)
+    )
     print(f"wrote {md} and {html}")
     return 0
 
@@ -194,10 +228,10 @@ def _list() -> int:
 
     print("experiments:")
     for name, exp in EXPERIMENTS.items():
-        print(f"  {name:12s} {exp.title}")
+        print(f"  {name:12s} [{exp.task}] {exp.title}")
     print("presets:")
     for name, preset in PRESETS.items():
-        print(f"  {name:12s} {preset.description}")
+        print(f"  {name:12s} [{preset.task}] {preset.description}")
     return 0
 
 

@@ -100,11 +100,11 @@ def measured_cpu_flops(config: TrainConfig, steps: int = 3) -> float:
 
 def estimate(preset_name: str, cpu_preset: str, gpu_tflops: float) -> str:
     """The estimate as text: runs, measured CPU rate, assumed GPU rate, FLOPs and hours."""
-    from .experiments import EXPERIMENTS
+    from .experiments import applicable
     from .launch_cli import planned_configs
 
     preset = get_preset(preset_name)
-    planned = planned_configs(preset, Path("unused"), list(EXPERIMENTS), assume_rates=True)
+    planned = planned_configs(preset, Path("unused"), applicable(preset.task), assume_rates=True)
     configs = list({c.key(): c for c in planned}.values())
     cpu_config = get_preset(cpu_preset).config("bn", "sgd", seed=0)
     cpu_rate = measured_cpu_flops(cpu_config)

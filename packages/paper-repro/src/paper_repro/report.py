@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from . import claims, files, pilot, rules, screening
-from .experiments import CLAIMS, EXPERIMENTS, judge_claim
+from .experiments import CLAIMS, EXPERIMENTS, applicable, judge_claim
 from .experiments.context import load_pilots, load_result
+from .preset import setups_task
 from .rules import VERDICTS
 
 
@@ -40,9 +41,12 @@ def build(out_dir: Path) -> list[Block]:
     out_dir = Path(out_dir)
     preset_path = out_dir / "preset.json"
     preset: dict[str, Any] = files.read_json(preset_path) if preset_path.exists() else {}
-    results = {name: load_result(out_dir, name) for name in EXPERIMENTS}
+    task = setups_task(preset["setups"]) if preset else "image"
+    experiments = {name: EXPERIMENTS[name] for name in applicable(task)}
+    results = {name: load_result(out_dir, name) for name in experiments}
     numbers = {name: None if r is None else r["numbers"] for name, r in results.items()}
-    verdicts = {c.id: judge_claim(c, numbers[c.experiment]) for c in CLAIMS}
+    judged = [c for c in CLAIMS if c.experiment in experiments]
+    verdicts = {c.id: judge_claim(c, numbers[c.experiment]) for c in judged}
     blocks = [
         Block("heading", (1, "Reproduction: An empirical analysis of deep network loss surfaces")),
         Block(
@@ -64,7 +68,7 @@ def build(out_dir: Path) -> list[Block]:
                         c.paper,
                         verdicts[c.id].verdict,
                     ]
-                    for c in CLAIMS
+                    for c in judged
                 ],
             ),
         ),
@@ -75,7 +79,7 @@ def build(out_dir: Path) -> list[Block]:
     blocks.append(
         Block("para", "Totals: " + ", ".join(f"{v}: {k}" for v, k in sorted(counts.items())))
     )
-    for name, exp in EXPERIMENTS.items():
+    for name, exp in experiments.items():
         blocks.append(Block("heading", (2, exp.title)))
         result = results[name]
         if result is None:

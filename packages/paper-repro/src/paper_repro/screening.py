@@ -2,6 +2,11 @@
 its initial one (it diverged and came only partly back), or whose final training accuracy stays
 within ``CHANCE_MARGIN`` (5 points) of chance, is "diverged/failed".
 
+A language model (its data set records ``meta["unigram_perplexity"]``) has thousands of classes,
+so chance accuracy says little: it has failed when its final held-out perplexity exp(test_loss)
+is above ``LM_FAILURE_RATIO`` (0.9) × the unigram perplexity of the same split — it stayed near
+the model that ignores context.
+
 Such a run measures the learning rate, not the optimizer, so it is left out of every comparison
 whose claim is not about training failure (Figure 11's claims are; that experiment screens
 nothing). Experiments record what they left out, and why, in their ``excluded`` numbers.
@@ -16,14 +21,25 @@ from typing import Any
 from .train import RunResult
 
 CHANCE_MARGIN = 0.05
+LM_FAILURE_RATIO = 0.9
 
 
-def failure(history: Sequence[Mapping[str, Any]], chance: float) -> str | None:
-    """Why a run with this history failed, or None when it trained."""
+def failure(
+    history: Sequence[Mapping[str, Any]], chance: float, unigram_perplexity: float | None = None
+) -> str | None:
+    """Why a run with this history failed, or None when it trained (``unigram_perplexity``: the
+    held-out split's, for language models)."""
     for record in history:
         for key in ("train_loss", "test_loss"):
             if not math.isfinite(float(record[key])):
                 return f"diverged: {key} non-finite at epoch {record['epoch']}"
+    if unigram_perplexity is not None:
+        perplexity = math.exp(min(float(history[-1]["test_loss"]), 700.0))  # no overflow
+        if perplexity > LM_FAILURE_RATIO * unigram_perplexity:
+            return (
+                f"failed: held-out perplexity {perplexity:.1f} above {LM_FAILURE_RATIO:g}× the "
+                f"unigram perplexity {unigram_perplexity:.1f}"
+            )
     acc = float(history[-1]["train_acc"])
     if acc <= chance + CHANCE_MARGIN:
         return (

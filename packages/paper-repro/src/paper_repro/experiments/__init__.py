@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..claims import Claim, Judgement, Record, judge
-from . import fig2_3, fig4, fig5_6, fig7, fig9, fig10, fig11, table1, table2_fig8
+from ..presets import PRESETS, Preset
+from . import fig2_3, fig4, fig5_6, fig7, fig9, fig10, fig11, table1, table1_lstm, table2_fig8
 from .context import Analysis, Context, load_result, save_result
 
 
@@ -28,6 +29,8 @@ from .context import Analysis, Context, load_result, save_result
 class Experiment:
     name: str
     title: str
+    task: str
+    """The presets it applies to: "image" (classifiers) or "language" (``Preset.task``)."""
     plan: Callable[[Context], Any]
     analyse: Callable[[Context, Any], Analysis]
     numbers: type
@@ -35,13 +38,32 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {
-    m.NAME: Experiment(m.NAME, m.TITLE, m.plan, m.analyse, m.Numbers, m.CLAIMS)
-    for m in (table1, fig2_3, fig4, fig5_6, fig7, table2_fig8, fig9, fig10, fig11)
+    m.NAME: Experiment(m.NAME, m.TITLE, m.TASK, m.plan, m.analyse, m.Numbers, m.CLAIMS)
+    for m in (table1, table1_lstm, fig2_3, fig4, fig5_6, fig7, table2_fig8, fig9, fig10, fig11)
 }
 """Every experiment by name, in the paper's order."""
 
+
+def applicable(task: str) -> list[str]:
+    """The experiments of ``task`` ("image" or "language"), in the paper's order (what ``run all``
+    runs under a preset of that task)."""
+    return [name for name, exp in EXPERIMENTS.items() if exp.task == task]
+
+
+def check_applies(name: str, preset: Preset) -> None:
+    """Raise ``ValueError`` unless experiment ``name`` applies to ``preset``'s task."""
+    exp = EXPERIMENTS[name]
+    if exp.task != preset.task:
+        fits = ", ".join(n for n, p in PRESETS.items() if p.task == exp.task)
+        raise ValueError(
+            f"experiment {name!r} applies to {exp.task} presets ({fits}); preset "
+            f"{preset.name!r} has task {preset.task}"
+        )
+
+
 CLAIMS: tuple[Claim, ...] = tuple(c for e in EXPERIMENTS.values() for c in e.claims)
-"""Every claim the report judges, in the paper's order."""
+"""Every claim, in the paper's order (a claim judged on several tiers appears once per
+experiment: ``T1-barrier`` for ``table1`` and ``table1_lstm``)."""
 
 
 def judge_claim(claim: Claim, numbers: Record | None) -> Judgement:
@@ -58,6 +80,7 @@ def check_experiment(name: str) -> None:
 def run_experiment(ctx: Context, name: str) -> dict[str, Any] | None:
     """Run experiment ``name`` unless its result already exists (then it is loaded)."""
     check_experiment(name)
+    check_applies(name, ctx.preset)
     done = load_result(ctx.out_dir, name)
     if done is not None and not ctx.only_train:
         ctx.log(f"[{name}] already done, skipped")
@@ -81,6 +104,8 @@ __all__ = [
     "EXPERIMENTS",
     "Context",
     "Experiment",
+    "applicable",
+    "check_applies",
     "check_experiment",
     "judge_claim",
     "run_experiment",

@@ -137,7 +137,8 @@ class Context:
         """The runs that trained; the failed ones are recorded in :attr:`excluded`."""
         kept = []
         for run in runs:
-            reason = failure(run.history, self.chance(run.config))
+            meta = self.bundle(run.config.dataset, run.config.dataset_kwargs).meta
+            reason = failure(run.history, self.chance(run.config), meta.get("unigram_perplexity"))
             if reason is None:
                 kept.append(run)
             elif all(e["run"] != describe(run) for e in self.excluded):

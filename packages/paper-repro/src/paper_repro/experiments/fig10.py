@@ -20,6 +20,7 @@ from .context import Analysis, Context, save_figure
 from .runsets import restart_plan
 
 NAME = "fig10"
+TASK = "image"
 TITLE = "Figure 10 — interpolation from init past the final weights to α = 2"
 
 

@@ -29,6 +29,7 @@ from ..train import build_initial_model
 from .context import Analysis, Context, curve, final_acc, save_figure
 
 NAME = "fig11"
+TASK = "image"
 TITLE = "Figure 11 — exotic initialisations with and without BN (appendix A.5)"
 ROLES = ("conv_bn", "conv_nobn")
 PLATEAU = 0.1

@@ -25,6 +25,7 @@ from ..stats import fmt
 from .context import Analysis, Context, barrier, save_figure
 
 NAME = "fig2_3"
+TASK = "image"
 TITLE = "Figures 2 and 3 — surfaces between inits, finals and four optimizers' minima"
 
 

@@ -18,6 +18,7 @@ from .context import Analysis, Context, final_acc, save_figure
 from .runsets import restart_plan
 
 NAME = "fig4"
+TASK = "image"
 TITLE = "Figure 4 — training and test accuracy per optimizer and initialisation"
 POWER_P = 0.01
 """The control ANOVA (training accuracy over optimizers) must reach p below this."""

@@ -32,6 +32,7 @@ from .context import Analysis, Context, save_figure
 from .runsets import restart_plan
 
 NAME = "fig5_6"
+TASK = "image"
 TITLE = "Figures 5 and 6 — restarts of each optimizer: curves and basin sizes"
 ADAM_FAMILY = ("adam", "adam_rk2")
 SGD_FAMILY = ("sgd", "midpoint", "heun", "ralston")

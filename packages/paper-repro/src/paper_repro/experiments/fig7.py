@@ -31,6 +31,7 @@ from .context import Analysis, Context, barrier, curve, save_figure
 from .runsets import switch_label
 
 NAME = "fig7"
+TASK = "image"
 TITLE = "Figure 7 — switching optimizers late in training"
 CONTROL_DATA_SEED = 1000
 ADAPTIVE = ("adam", "rmsprop", "adadelta")

@@ -21,6 +21,7 @@ from ..stats import fmt, mean_std
 from .context import Analysis, Context, curve, save_figure
 
 NAME = "fig9"
+TASK = "image"
 TITLE = "Figure 9 — Runge–Kutta optimizers (appendix A.4)"
 
 

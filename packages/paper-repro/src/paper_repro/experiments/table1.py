@@ -28,6 +28,7 @@ from ..stats import fmt
 from .context import Analysis, Context, barrier, final_acc, save_figure
 
 NAME = "table1"
+TASK = "image"
 TITLE = "Table 1 — different optimizers from one initialisation find different minima"
 
 
@@ -55,10 +56,19 @@ def plan(ctx: Context) -> dict[str, Any]:
 
 
 def analyse(ctx: Context, runs: dict[str, Any]) -> Analysis:
+    return compare_pairs(ctx, runs, NAME)
+
+
+def compare_pairs(
+    ctx: Context, runs: dict[str, Any], name: str, *, test_examples: int | None = None
+) -> Analysis:
+    """Every pair of the kept runs ``runs[optimizer]``: the triangle, the barrier, the functional
+    distance on the first ``test_examples`` held-out examples (all when None)."""
     names = list(ctx.preset.optimizers)
     kept = {r.config.schedule for r in ctx.screen(list(runs.values()))}
     failed = [o for o in names if o not in kept]
-    model, probe, test = ctx.template("bn"), ctx.probe_data("bn"), ctx.test_data("bn")
+    model, probe, (test_x, test_y) = ctx.template("bn"), ctx.probe_data("bn"), ctx.test_data("bn")
+    test = (test_x[:test_examples], test_y[:test_examples])
     surfaces: dict[tuple[int, int], np.ndarray] = {}
     distances: dict[tuple[int, int], tuple[float, float]] = {}
     pairs = []
@@ -93,12 +103,14 @@ def analyse(ctx: Context, runs: dict[str, Any]) -> Analysis:
                 "rms": rms,
                 "disagreement": disagreement,
                 "test_errors": [err_a, err_b],
-                "disagreement_ratio": disagreement / (err_a + err_b),
+                "disagreement_ratio": (
+                    disagreement / (err_a + err_b) if err_a + err_b > 0 else float("nan")
+                ),
             }
         )
     fig = table1_figure(names, surfaces, distances, failed)
     numbers = {"optimizers": names, "failed": failed, "pairs": pairs}
-    return numbers, [save_figure(ctx, NAME, "table1", fig)]
+    return numbers, [save_figure(ctx, name, "table1", fig)]
 
 
 def _barrier(n: Record) -> tuple[Any, str]:

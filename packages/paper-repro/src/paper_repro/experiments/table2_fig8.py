@@ -28,6 +28,7 @@ from .fig5_6 import same_seed
 from .runsets import restart_plan
 
 NAME = "table2_fig8"
+TASK = "image"
 TITLE = "Table 2 and Figure 8 — with and without batch normalization"
 ROLES = ("bn", "nobn")
 

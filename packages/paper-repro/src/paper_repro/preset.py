@@ -1,0 +1,171 @@
+"""What a preset is: :class:`Setup` (a model and a data set by registry name) per role, and
+:class:`Preset` (every size, rate and count the experiments use). The presets themselves are in
+:mod:`paper_repro.presets` (MNIST-1D, paper scale) and :mod:`paper_repro.tiers` (the paper's own
+networks at reduced scale)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .optimizers import OPTIMIZERS
+from .train import TrainConfig
+
+LANGUAGE_MODELS: tuple[str, ...] = ("lstm_lm",)
+"""Models of next-word prediction: a preset of them has task "language", any other "image"."""
+ROLES: tuple[str, ...] = ("bn", "nobn", "conv_bn", "conv_nobn")
+"""The model/data roles every preset defines."""
+EXOTIC_ROLES: tuple[str, ...] = ("conv_bn", "conv_nobn")
+"""The roles of Figure 11 (trained for ``exotic_epochs`` at ``exotic_batch_size``)."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A model and a data set, by registry name and keyword arguments."""
+
+    model: str
+    model_kwargs: Mapping[str, Any]
+    dataset: str
+    dataset_kwargs: Mapping[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Every size, rate and count the experiments use (see the module docstring)."""
+
+    name: str
+    description: str
+    setups: Mapping[str, Setup]
+    epochs: int
+    exotic_epochs: int
+    batch_size: int
+    exotic_batch_size: int
+    """Figure 11's batch size (small NINs on 1,438 digits need more than 12 steps an epoch)."""
+    lr_grid: Mapping[str, tuple[float, ...]]
+    """The learning rates tried per optimizer (pilot runs choose one per role)."""
+    seeds: int
+    optimizers: tuple[str, ...]
+    """Table 1, Figures 4–6, 8, 10: the optimizers compared (every pair in Table 1)."""
+    quad: tuple[str, str, str, str]
+    """Figure 3: the four optimizers whose finals span the bilinear patch."""
+    basin_pairs: tuple[tuple[str, str], ...]
+    """Figure 5(b,d) and 8: the final→final pairs drawn for every seed."""
+    switch_pair: tuple[str, str]
+    switch_fractions: tuple[float, ...]
+    rk_comparison: tuple[tuple[str, str, float], ...]
+    """Figure 9: (label, optimizer, learning-rate multiplier)."""
+    exotic_inits: tuple[str, ...]
+    exotic_optimizer: str
+    resolution: int
+    line_steps: int
+    probe_examples: int
+    """Training examples the loss surfaces are evaluated on (the first ones; 0 = all)."""
+    basin_threshold: float
+    basin_reach: float
+    """sp.basin searches up to ``basin_reach × ‖θ_0 − θ_1‖`` (past the init when > 1)."""
+    pilot_fraction: float = 0.25
+    """Pilot runs train this fraction of the role's epochs (at least one)."""
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    device: str = "auto"
+    precision: str = "fp32"
+    grad_clip: float | None = None
+    deviations: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        missing = [r for r in ROLES if r not in self.setups]
+        if missing:
+            raise ValueError(f"preset {self.name!r} lacks setups for roles {missing}")
+        names = set(self.optimizers) | set(self.quad) | set(self.switch_pair)
+        names |= {o for _, o, _ in self.rk_comparison} | {self.exotic_optimizer}
+        names |= {o for pair in self.basin_pairs for o in pair}
+        unknown = sorted(names - set(OPTIMIZERS))
+        if unknown:
+            raise ValueError(f"preset {self.name!r}: unknown optimizers {unknown}")
+        no_lr = sorted(names - {n for n, grid in self.lr_grid.items() if grid})
+        if no_lr:
+            raise ValueError(f"preset {self.name!r}: no learning-rate grid for {no_lr}")
+        if not 0.0 < self.pilot_fraction <= 1.0:
+            raise ValueError(
+                f"preset {self.name!r}: pilot_fraction must be in (0, 1], got {self.pilot_fraction}"
+            )
+        if self.seeds < 1:
+            raise ValueError(f"preset {self.name!r}: seeds must be >= 1, got {self.seeds}")
+        bad = [f for f in self.switch_fractions if not 0.0 < f < 1.0]
+        if bad or any(round(f * self.epochs) in (0, self.epochs) for f in self.switch_fractions):
+            raise ValueError(
+                f"preset {self.name!r}: switch fractions {self.switch_fractions} must fall "
+                f"strictly inside the {self.epochs} epochs"
+            )
+
+    def config(
+        self,
+        role: str,
+        schedule: str,
+        *,
+        seed: int,
+        init: str = "default",
+        lr: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+    ) -> TrainConfig:
+        """The :class:`TrainConfig` of one run: ``schedule`` on the ``role`` setup from ``seed``
+        (rates: ``lr``, or those in the schedule string; the chosen rates come from
+        :meth:`paper_repro.experiments.Context.config`)."""
+        if role not in self.setups:
+            raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        setup = self.setups[role]
+        return TrainConfig(
+            model=setup.model,
+            model_kwargs=dict(setup.model_kwargs),
+            dataset=setup.dataset,
+            dataset_kwargs=dict(setup.dataset_kwargs),
+            schedule=schedule,
+            lr=lr,
+            epochs=self.epochs if epochs is None else epochs,
+            batch_size=self.batch_size if batch_size is None else batch_size,
+            init=init,
+            init_seed=seed,
+            data_seed=seed,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            device=self.device,
+            precision=self.precision,
+            grad_clip=self.grad_clip,
+        )
+
+    def budget(self, role: str) -> tuple[int, int]:
+        """``(epochs, batch size)`` of the role's runs (Figure 11's roles have their own)."""
+        if role in EXOTIC_ROLES:
+            return self.exotic_epochs, self.exotic_batch_size
+        return self.epochs, self.batch_size
+
+    @property
+    def task(self) -> str:
+        """ "language" when the main role is a language model, else "image" (experiments declare
+        the task they apply to)."""
+        return setups_task(self.setups)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description (saved with every run directory for the report)."""
+        described: dict[str, Any] = json_ready(dataclasses.asdict(self))
+        return described
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples → lists and mappings → dicts, recursively (for ``json.dumps``)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def setups_task(setups: Mapping[str, Any]) -> str:
+    """The task of a preset's setups (:class:`Setup` objects or their ``preset.json`` dicts)."""
+    main = setups["bn"]
+    model = main["model"] if isinstance(main, Mapping) else main.model
+    return "language" if model in LANGUAGE_MODELS else "image"
