@@ -139,6 +139,7 @@ def planned_configs(
     from .experiments import EXPERIMENTS, Context
     from .experiments.context import map_plan
     from .pilot import pilot_configs
+    from .train.rundir import finished
 
     configs: list[TrainConfig] = []
 
@@ -148,7 +149,7 @@ def planned_configs(
         def rate(self, role: str, optimizer: str) -> float:
             grid = self.preset.lr_grid[optimizer]
             pilots = pilot_configs(self.preset, role, optimizer) if len(grid) > 1 else []
-            pending = [c for c in pilots if not (self.runs_dir / c.key() / "final.pt").exists()]
+            pending = [c for c in pilots if not finished(self.runs_dir / c.key())]
             if not pending:
                 return super().rate(role, optimizer)
             configs.extend(pending)

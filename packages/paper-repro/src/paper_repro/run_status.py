@@ -21,12 +21,14 @@ States, in order of precedence:
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from . import files
+from .train.rundir import finished
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
@@ -49,11 +51,12 @@ class RunStatus:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None when it is missing or unreadable."""
     try:
-        loaded: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        loaded = files.read_json(path)
+    except files.RunFileError:
         return None
-    return loaded
+    return loaded if isinstance(loaded, dict) else None
 
 
 def _alive(task: dict[str, Any]) -> bool:
@@ -83,7 +86,7 @@ def run_status(run_dir: Path) -> RunStatus:
     error = _read_json(run_dir / ERROR_FILE)
     task = _read_json(run_dir / TASK_FILE)
     state, note = "pending", ""
-    if record.get("complete") and (run_dir / "final.pt").exists():
+    if finished(run_dir):
         state = "done"
     elif error is not None:
         state, note = "failed", str(error.get("message", "unknown error"))

@@ -31,6 +31,7 @@ from ..pilot import PilotRow, choose, pilot_configs, pilot_row
 from ..presets import Preset
 from ..screening import describe, failure
 from ..train import RunResult, TrainConfig, build_initial_model, train
+from ..train.rundir import finished
 
 StateDict = dict[str, torch.Tensor]
 RESULT_FILE = "result.json"
@@ -85,7 +86,7 @@ class Context:
 
     def run(self, config: TrainConfig) -> RunResult:
         """Train ``config`` into the shared runs directory, or load it when already finished."""
-        fresh = not (self.runs_dir / config.key() / "final.pt").exists()
+        fresh = not finished(self.runs_dir / config.key())
         tic = time.perf_counter()
         data = self.bundle(config.dataset, config.dataset_kwargs)
         result = train(config, self.runs_dir, data=data, progress=self.progress)

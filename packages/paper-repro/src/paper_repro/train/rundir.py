@@ -52,6 +52,19 @@ class RunResult:
     run_dir: Path
 
 
+def finished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished run: ``final.pt`` and a readable, complete
+    ``history.json`` (the one definition of "done" for the loop, the launcher and ``status``)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "final.pt").exists():
+        return False
+    try:
+        record = files.read_json(run_dir / "history.json")
+    except RunFileError:
+        return False
+    return isinstance(record, dict) and bool(record.get("complete"))
+
+
 class RunDir:
     """The files of ``config``'s run under ``out_dir`` (see the module docstring)."""
 
