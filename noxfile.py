@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import nox
 
@@ -147,26 +146,18 @@ def ensure_fashion_mnist(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
+    """The main job on three tiers: every experiment on the cpu preset (1-D CNN on MNIST-1D),
+    Table 1 and Figs. 5–7 on the paper's VGG/NIN on Fashion-MNIST, Table 1 on the paper's LSTM,
+    then one report over the three (runs/demo/report.md, .html)."""
     install_workspace(session)
     ensure_fashion_mnist(session)
-    out = "runs/demo"
-    session.run("python", "-m", "paper_repro", "run", "all", "--preset", "cpu", "--out", out)
-    session.run("python", "-m", "paper_repro", "report", "--out", out)
-
-
-@nox.session
-def demo_tiers(session: nox.Session) -> None:
-    """The paper's own networks beside the demo: Table 1, Figs. 5–7 on NIN/VGG on Fashion-MNIST,
-    Table 1 on the LSTM, then the report by tier (with runs/demo when `nox -s demo` made it)."""
-    install_workspace(session)
-    ensure_fashion_mnist(session)
-    fashion, lstm = "runs/demo_fashion", "runs/demo_lstm"
     run = ("python", "-m", "paper_repro", "run")
+    out, fashion, lstm = "runs/demo", "runs/demo_fashion", "runs/demo_lstm"
+    session.run(*run, "all", "--preset", "cpu", "--out", out)
     session.run(*run, "table1", "fig5_6", "fig7", "--preset", "fashion_demo", "--out", fashion)
-    session.run(*run, "table1_lstm", "--preset", "lstm", "--out", lstm)
-    tiers = [d for d in ("runs/demo", fashion, lstm) if Path(d, "preset.json").exists()]
-    tier_args = [arg for d in tiers for arg in ("--tier", d)]
-    session.run("python", "-m", "paper_repro", "report", "--out", "runs/demo_tiers", *tier_args)
+    session.run(*run, "all", "--preset", "lstm", "--out", lstm)
+    tiers = ("--tier", fashion, "--tier", lstm)
+    session.run("python", "-m", "paper_repro", "report", "--out", out, *tiers)
 
 
 @nox.session

@@ -6,9 +6,9 @@ run EXPERIMENT [EXPERIMENT ...]|all --preset PRESET --out DIR [--device auto|cpu
                       lstm (language: table1_lstm); "all" runs the experiments of the preset's
                       task, and an experiment of another task is refused
 report --out DIR [--tier RUN_DIR ...]
-                      DIR/report.md and DIR/report.html from the saved results; with --tier,
-                      DIR/tiers.md and DIR/tiers.html: each claim's verdict per tier (one
-                      reproduction directory per tier) side by side
+                      DIR/report.md and DIR/report.html from the saved results of DIR and of
+                      each --tier directory (one reproduction per tier): each claim's verdict
+                      per tier side by side, one section per paper
 list                  experiments and presets
 status --out DIR      runs done / running / failed / pending (see paper_repro.launch_cli)
 
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=None,
         metavar="RUN_DIR",
-        help="a reproduction directory to compare (repeat): writes DIR/tiers.md and .html",
+        help="another reproduction directory (a tier) to report beside DIR's (repeat)",
     )
     sub.add_parser("list", help="list experiments and presets")
     add_status_parser(sub)
@@ -212,13 +212,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
-    from .tier_report import write_tier_report
 
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} is a file, not a directory")
-    md, html = (
-        write_report(args.out) if args.tier is None else write_tier_report(args.out, args.tier)
-    )
+    md, html = write_report(args.out, args.tier or ())
     print(f"wrote {md} and {html}")
     return 0
 

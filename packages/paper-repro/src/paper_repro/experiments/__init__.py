@@ -1,7 +1,8 @@
 """The paper's figures and tables, one module each, in the paper's order.
 
-Every module has ``NAME``, ``TITLE``, the ``Numbers`` it saves (a ``TypedDict``), its ``CLAIMS``
-and two steps:
+Every module has ``NAME``, ``TITLE``, ``SOURCE`` (the key of its paper in
+:data:`paper_repro.papers.PAPERS`), the ``Numbers`` it saves (a ``TypedDict``), its ``CLAIMS``,
+optionally ``DEVIATIONS`` (its own departures from its paper, beyond the preset's) and two steps:
 
 ``plan(ctx)``            the training runs it needs (TrainConfigs nested in dicts and lists; the
                          rates come from the pilots, which run here when not cached);
@@ -17,9 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from ..claims import Claim, Judgement, Record, judge
+from ..papers import PAPERS
 from ..presets import PRESETS, Preset
 from . import fig2_3, fig4, fig5_6, fig7, fig9, fig10, fig11, table1, table1_lstm, table2_fig8
 from .context import Analysis, Context, load_result, save_result
@@ -31,14 +34,33 @@ class Experiment:
     title: str
     task: str
     """The presets it applies to: "image" (classifiers) or "language" (``Preset.task``)."""
+    source: str
+    """The paper whose claims it judges (a key of :data:`paper_repro.papers.PAPERS`)."""
     plan: Callable[[Context], Any]
     analyse: Callable[[Context, Any], Analysis]
     numbers: type
     claims: tuple[Claim, ...]
+    deviations: tuple[str, ...]
+
+
+def _experiment(module: ModuleType) -> Experiment:
+    if module.SOURCE not in PAPERS:
+        raise ValueError(f"{module.__name__}.SOURCE {module.SOURCE!r} is not in papers.PAPERS")
+    return Experiment(
+        module.NAME,
+        module.TITLE,
+        module.TASK,
+        module.SOURCE,
+        module.plan,
+        module.analyse,
+        module.Numbers,
+        module.CLAIMS,
+        getattr(module, "DEVIATIONS", ()),
+    )
 
 
 EXPERIMENTS: dict[str, Experiment] = {
-    m.NAME: Experiment(m.NAME, m.TITLE, m.TASK, m.plan, m.analyse, m.Numbers, m.CLAIMS)
+    m.NAME: _experiment(m)
     for m in (table1, table1_lstm, fig2_3, fig4, fig5_6, fig7, table2_fig8, fig9, fig10, fig11)
 }
 """Every experiment by name, in the paper's order."""

@@ -21,6 +21,7 @@ from .runsets import restart_plan
 
 NAME = "fig10"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figure 10 — interpolation from init past the final weights to α = 2"
 
 

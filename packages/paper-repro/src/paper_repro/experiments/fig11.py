@@ -30,6 +30,7 @@ from .context import Analysis, Context, curve, final_acc, save_figure
 
 NAME = "fig11"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figure 11 — exotic initialisations with and without BN (appendix A.5)"
 ROLES = ("conv_bn", "conv_nobn")
 PLATEAU = 0.1

@@ -26,6 +26,7 @@ from .context import Analysis, Context, barrier, save_figure
 
 NAME = "fig2_3"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figures 2 and 3 — surfaces between inits, finals and four optimizers' minima"
 
 

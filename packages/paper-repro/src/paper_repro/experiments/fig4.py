@@ -19,6 +19,7 @@ from .runsets import restart_plan
 
 NAME = "fig4"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figure 4 — training and test accuracy per optimizer and initialisation"
 POWER_P = 0.01
 """The control ANOVA (training accuracy over optimizers) must reach p below this."""

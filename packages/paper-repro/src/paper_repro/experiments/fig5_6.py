@@ -33,6 +33,7 @@ from .runsets import restart_plan
 
 NAME = "fig5_6"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figures 5 and 6 — restarts of each optimizer: curves and basin sizes"
 ADAM_FAMILY = ("adam", "adam_rk2")
 SGD_FAMILY = ("sgd", "midpoint", "heun", "ralston")

@@ -32,6 +32,7 @@ from .runsets import switch_label
 
 NAME = "fig7"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figure 7 — switching optimizers late in training"
 CONTROL_DATA_SEED = 1000
 ADAPTIVE = ("adam", "rmsprop", "adadelta")

@@ -22,6 +22,7 @@ from .context import Analysis, Context, curve, save_figure
 
 NAME = "fig9"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Figure 9 — Runge–Kutta optimizers (appendix A.4)"
 
 

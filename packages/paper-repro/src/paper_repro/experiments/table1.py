@@ -29,6 +29,7 @@ from .context import Analysis, Context, barrier, final_acc, save_figure
 
 NAME = "table1"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Table 1 — different optimizers from one initialisation find different minima"
 
 

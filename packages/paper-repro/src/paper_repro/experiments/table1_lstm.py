@@ -20,6 +20,7 @@ from .context import Analysis, Context
 
 NAME = "table1_lstm"
 TASK = "language"
+SOURCE = "im_tao_branson"
 TITLE = "Table 1 (LSTM) — different optimizers from one initialisation find different minima"
 DISTANCE_WINDOWS = 64
 """Held-out windows (of ``bptt`` tokens) the functional distances are measured on."""

@@ -29,6 +29,7 @@ from .runsets import restart_plan
 
 NAME = "table2_fig8"
 TASK = "image"
+SOURCE = "im_tao_branson"
 TITLE = "Table 2 and Figure 8 — with and without batch normalization"
 ROLES = ("bn", "nobn")
 

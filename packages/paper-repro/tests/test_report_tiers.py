@@ -1,6 +1,6 @@
-"""The report by tier on synthetic reproduction directories (no training): verdicts side by side,
-"does not apply" where a claim's experiment does not run on a tier, the agreement line, counts per
-tier, each tier's setup, and one-line errors."""
+"""The report over several tiers on synthetic reproduction directories (no training): verdicts
+side by side, "does not apply" where a claim's experiment does not run on a tier, the agreement
+line, counts per tier, one section per paper, each tier's setup, and one-line errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from paper_repro.cli import main
 from paper_repro.presets import PRESETS
+from paper_repro.report import agreement, build
 from paper_repro.rules import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from paper_repro.tier_report import agreement, build
 
 
 def tier(root: Path, preset: str, results: dict[str, dict[str, Any]]) -> Path:
@@ -28,8 +28,10 @@ def tier(root: Path, preset: str, results: dict[str, dict[str, Any]]) -> Path:
 
 
 def rows(md: str, claim_id: str) -> list[str]:
-    (line,) = [x for x in md.splitlines() if x.startswith(f"| {claim_id}: ")]
-    return [cell.strip() for cell in line.strip("|").split(" | ")][1:]
+    """The summary row of ``claim_id``: its cells after the claim."""
+    (line,) = [x for x in md.splitlines() if f" | {claim_id}: " in x]
+    cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+    return cells[next(i for i, c in enumerate(cells) if c.startswith(f"{claim_id}: ")) + 1 :]
 
 
 def test_verdicts_side_by_side(
@@ -43,9 +45,9 @@ def test_verdicts_side_by_side(
     report = tmp_path / "report"
     argv = ["report", "--out", str(report)]
     assert main([*argv, *[x for d in dirs for x in ("--tier", str(d))]]) == 0
-    assert "tiers.md" in capsys.readouterr().out
-    md = (report / "tiers.md").read_text()
-    header = next(x for x in md.splitlines() if x.startswith("| Claim |"))
+    assert "report.md" in capsys.readouterr().out
+    md = (report / "report.md").read_text()
+    header = next(x for x in md.splitlines() if x.startswith("| Paper | Figure / table | Claim |"))
     for column in ("MNIST-1D CNN (cpu)", "NIN/VGG on Fashion-MNIST (fashion_demo)", "LSTM"):
         assert column in header
     assert "paper scale" in header
@@ -65,7 +67,11 @@ def test_verdicts_side_by_side(
     summary = next(x for x in md.splitlines() if x.startswith("| LSTM"))
     assert summary.split(" | ")[1:3] == ["2", "0"]
     assert "Fashion-MNIST" in md.split("## Setup and deviations of each tier")[1]
-    assert (report / "tiers.html").read_text().startswith("<!DOCTYPE html>")
+    assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
+    # each tier's own section of Table 1, under the paper's heading
+    im_et_al = md.split("## Im, Tao & Branson (2016)")[1].split("\n## ")[0]
+    assert "#### Table 1 on NIN/VGG on Fashion-MNIST (fashion_demo)" in im_et_al
+    assert "#### Table 1 (LSTM) on LSTM" in im_et_al
 
 
 def test_agreement_line() -> None:
@@ -83,6 +89,21 @@ def test_bad_tier_directories_are_one_line_errors(
     err = capsys.readouterr().err
     assert err.startswith("error: --tier ")
     assert err.rstrip().endswith("no preset.json (nothing was run there)")
-    cpu = tier(tmp_path, "cpu", {})
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tier(tmp_path / "a", "cpu", {}), tier(tmp_path / "b", "cpu", {})
     with pytest.raises(ValueError, match="the same preset twice"):
-        build([cpu, cpu])
+        build(out, [first, second])
+    assert len([b for b in build(first, [first]) if b.kind == "heading" and b.data[0] == 1]) == 1
+
+
+def test_every_experiment_answers_a_known_paper() -> None:
+    from types import SimpleNamespace
+
+    from paper_repro.experiments import EXPERIMENTS, _experiment
+    from paper_repro.papers import PAPERS
+
+    assert {e.source for e in EXPERIMENTS.values()} <= set(PAPERS)
+    stray = SimpleNamespace(__name__="stray", SOURCE="nobody_2099", NAME="stray")
+    with pytest.raises(ValueError, match=r"stray\.SOURCE 'nobody_2099' is not in papers\.PAPERS"):
+        _experiment(stray)  # type: ignore[arg-type]
