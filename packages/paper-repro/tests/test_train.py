@@ -410,3 +410,38 @@ def test_run_files_honour_the_umask(tmp_path: Path) -> None:
     assert modes == dict.fromkeys(
         ["config.json", "init.pt", "checkpoint.pt", "history.json", "final.pt"], 0o640
     )
+
+
+def test_recorded_bn_statistics_are_those_of_the_recorded_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a large rate the running averages (momentum 0.1) lag the weights, so eval-mode losses
+    judged a network nobody trained. Every epoch now ends with the BN statistics of the first
+    ``BN_REFRESH_EXAMPLES`` training examples at the epoch's weights; the parameters' trajectory
+    is bitwise the same as without the refresh."""
+    config = _config(schedule="sgd@1.5:3", epochs=3, batch_size=8)
+    result = train(config, tmp_path / "refreshed", data=DATA)
+    model = train_mod.build_initial_model(config)
+    model.load_state_dict(result.final_state)
+    norm = next(m for m in model.modules() if isinstance(m, nn.BatchNorm1d))
+    stash: list[torch.Tensor] = []
+    norm.register_forward_pre_hook(lambda _m, args: stash.append(args[0].detach()))
+    model.eval()
+    with torch.no_grad():
+        model(DATA.train_x[: train_mod.BN_REFRESH_EXAMPLES])
+    (inputs,) = stash
+    assert torch.allclose(norm.running_mean, inputs.mean(0), atol=1e-5)
+    assert torch.allclose(norm.running_var, inputs.var(0), rtol=1e-4)
+    monkeypatch.setattr(train_mod, "refresh_bn_statistics", lambda *a, **k: None)
+    lagging = train(config, tmp_path / "lagging", data=DATA)
+    params = {n for n, _ in model.named_parameters()}
+    for name in params:
+        assert torch.equal(result.final_state[name], lagging.final_state[name]), name
+    assert not torch.equal(
+        result.final_state[f"{_bn_name(model)}.running_mean"],
+        lagging.final_state[f"{_bn_name(model)}.running_mean"],
+    )
+
+
+def _bn_name(model: nn.Module) -> str:
+    return next(n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm1d))

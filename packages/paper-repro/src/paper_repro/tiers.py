@@ -133,10 +133,13 @@ def lstm_preset(base: Preset, data_root: str | Path | None = None) -> Preset:
     Measured (offline corpus; ``train(lstm_tier().config("bn", "adam", seed=0), out)``; machine
     loaded 6-8× beyond its 2 cores): unigram perplexity of the held-out split 96.8; Adam 0.002
     held-out perplexity after epochs 1-6: 54.4, 42.2, 29.9, 23.5, 20.9, 19.5 — 0.20× unigram at
-    6 epochs (≤ 0.3× from epoch 4). 82-127 s per epoch under that load; 5.7 s per epoch of 96 steps
-    was measured at load ≈ 1, so an epoch of 154 steps takes ≈ 9 s and a run ≈ 1 min there
-    (Runge–Kutta ≈ 2×).
-    SGD, Heun and Adam&RK2 were not piloted here.
+    6 epochs (≤ 0.3× from epoch 4). 82-127 s per epoch under that load; 5.7 s per epoch of 96
+    steps was measured at load ≈ 1, so an epoch of 154 steps takes ≈ 9 s and a run ≈ 1 min there
+    (Runge–Kutta ≈ 2×). With the whole machine (2026-11-30): the SGD and Heun pilots stay at
+    the unigram level at every grid rate (accuracy 0.06-0.08; 27 s and 37 s per pilot); the
+    6-epoch runs took SGD 64 s, Adam 67 s, Heun 104 s (test accuracy 0.27, 0.47, 0.31). Four
+    epochs are not enough on a second measurement (Adam 36.5 = 0.38× unigram), so the tier keeps
+    six; Table 1 trains seed 0 only.
 
     Only Table 1 (pairs of optimizers from one init, with functional distances) applies to the
     LSTM: the experiments declare the task they apply to (``experiments.applicable``), so ``run all

@@ -30,6 +30,10 @@ from .rundir import RunDir, RunResult, StateDict
 DROPOUT_TAG = 0x0D50
 """Third key of the per-epoch dropout seed ``derive_seed(data_seed, epoch, DROPOUT_TAG)``."""
 
+BN_REFRESH_EXAMPLES = 1024
+"""How many training examples (the first ones) estimate the BatchNorm statistics every epoch
+ends with (:func:`refresh_bn_statistics`)."""
+
 
 def build_initial_model(config: TrainConfig) -> nn.Module:
     """The model of ``config`` with its initial weights θ_0 (on the CPU), a function of
@@ -82,6 +86,39 @@ def train_epoch(
         else:
             optimizer.step(closure)
     return len(batches)
+
+
+def refresh_bn_statistics(
+    model: nn.Module, x: torch.Tensor, *, batch_size: int, device: torch.device, precision: str
+) -> None:
+    """Set every BatchNorm layer's running statistics to the cumulative average of the batch
+    statistics of ``x`` (in ``batch_size`` batches) at the current weights, dropout off.
+
+    Run at the end of every epoch, before it is recorded and saved: the running averages
+    (momentum 0.1) hold the statistics of the last few iterates, which large steps (SGD at the
+    top of the paper's grid, full-batch quasi-Newton steps) leave far from the weights they are
+    saved with, so eval-mode losses would judge a network that was never trained. Training-mode
+    forward passes never read running statistics and no random number is drawn here, so the
+    parameters' trajectory is unchanged."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    modes = [m.training for m in model.modules()]
+    momenta = [m.momentum for m in norms]
+    model.eval()
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches
+        m.train()
+    try:
+        with torch.no_grad(), autocast(device, precision):
+            for start in range(0, x.shape[0], batch_size):
+                model(x[start : start + batch_size])
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        for m, mode in zip(model.modules(), modes, strict=True):
+            m.training = mode
 
 
 def _build_optimizer(model: nn.Module, config: TrainConfig, phase: Phase) -> torch.optim.Optimizer:
@@ -189,6 +226,13 @@ def _run(
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             seconds = time.perf_counter() - tic
+            refresh_bn_statistics(
+                model,
+                train_x[:BN_REFRESH_EXAMPLES],
+                batch_size=eval_bs,
+                device=device,
+                precision=config.precision,
+            )
             grad_evals += steps * evaluations_per_step(optimizer)
             history.append(record(epoch, phases[index], grad_evals, seconds))
             run_dir.save_checkpoint(
