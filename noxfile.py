@@ -167,7 +167,7 @@ def run_lanes(session: nox.Session, lanes: dict[str, list[list[str]]]) -> None:
         return None
 
     for log in lanes:
-        session.log(f"lane: {', '.join(c[4] for c in lanes[log])} (log: {log})")
+        session.log(f"lane: {'; then '.join(' '.join(c[3:]) for c in lanes[log])} (log: {log})")
     with ThreadPoolExecutor(len(lanes)) as pool:
         failures = [f for f in pool.map(lane, lanes, lanes.values()) if f is not None]
     if failures:
