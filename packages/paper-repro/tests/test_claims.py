@@ -273,7 +273,7 @@ def claim(claim_id: str) -> Any:
     return next(c for c in CLAIMS if c.id == claim_id)
 
 
-COMPANION_EXPERIMENTS = ("freeman_bruna",)
+COMPANION_EXPERIMENTS = ("freeman_bruna", "table1_paths")
 """Experiments whose claims have their known answers in their own test files."""
 
 

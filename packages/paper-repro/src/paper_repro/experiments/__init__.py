@@ -32,6 +32,7 @@ from . import (
     freeman_bruna,
     table1,
     table1_lstm,
+    table1_paths,
     table2_fig8,
 )
 from .context import Analysis, Context, load_result, save_result
@@ -63,6 +64,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         fig10,
         fig11,
         freeman_bruna,
+        table1_paths,
     )
 }
 """Every experiment by name, in the paper's order."""
