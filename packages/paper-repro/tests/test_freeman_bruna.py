@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from paper_repro.experiments import EXPERIMENTS, Context, judge_claim, run_experiment
-from paper_repro.experiments.alignment import aligned, traceable
+from paper_repro.experiments.alignment import aligned, permuted, traceable
 from paper_repro.experiments.freeman_bruna import CLAIMS, DEVIATIONS, SOURCE
 from paper_repro.models import build_model
 from paper_repro.presets import PRESETS
@@ -49,6 +49,8 @@ def test_alignment_keeps_the_function_and_moves_toward_a(
         return sum(float((s[k].float() - a[k].float()).pow(2).sum()) for k in a)
 
     assert distance(new) < distance(b)
+    assert permuted(b, new)
+    assert not permuted(a, aligned(model_a, a, a)), "a network is aligned to itself as it is"
 
 
 def test_alignment_refuses_a_model_it_cannot_trace() -> None:
@@ -86,6 +88,7 @@ def _case(lengths: list[float], connected: list[bool] | None = None, **over: Any
         "pair": "sgd–adam",
         "kind": "optimizers",
         "aligned": False,
+        "permuted": False,
         "end_losses": [1.0, 0.8],
         "line_height": 3.0,
         "above_line": above,

@@ -3,7 +3,6 @@ a smoke run on Table 1's own runs."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,9 @@ from paper_repro.rules import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 CURVE, PERMUTATION = CLAIMS
 
 
-def _pair(line: float, aligned: float, curve: float = math.nan, **over: Any) -> dict[str, Any]:
-    """A pair with drop 2.0 (init 2.3, finals 0.2 and 0.3) and the given barrier ratios."""
+def _pair(line: float, aligned: float, curve: float | None = None, **over: Any) -> dict[str, Any]:
+    """A pair with drop 2.0 (init 2.3, finals 0.2 and 0.3), the given barrier ratios and, unless
+    ``curve`` is None, a fitted curve."""
     return {
         "a": "sgd",
         "b": "adam",
@@ -27,14 +27,25 @@ def _pair(line: float, aligned: float, curve: float = math.nan, **over: Any) -> 
         "line_ratio": line,
         "aligned_ratio": aligned,
         "aligned_end_loss": 0.3,
-        "curve_ratio": curve,
-        "curve_length": 1.0 if math.isnan(curve) else 1.1,
+        "permuted": True,
+        "curve": curve,
         **over,
     }
 
 
 def _numbers(*pairs: dict[str, Any]) -> dict[str, Any]:
-    return {"optimizers": ["sgd", "adam", "heun"], "failed": [], "pairs": list(pairs)}
+    curves = [
+        {
+            "a": "sgd",
+            "b": "adam",
+            "line_ratio": p["line_ratio"],
+            "curve_ratio": c,
+            "curve_length": 1.1,
+        }
+        for p in pairs
+        if (c := p.pop("curve")) is not None
+    ]
+    return {"optimizers": ["sgd", "adam"], "failed": [], "pairs": list(pairs), "curves": curves}
 
 
 @pytest.mark.parametrize(
@@ -67,12 +78,12 @@ def test_smoke_run_reuses_table1_runs(tmp_path: Path) -> None:
     numbers = record["numbers"]
     kept = [o for o in numbers["optimizers"] if o not in numbers["failed"]]
     assert len(numbers["pairs"]) == len(kept) * (len(kept) - 1) // 2
-    curved = [p for p in numbers["pairs"] if math.isfinite(p["curve_ratio"])]
-    assert len(curved) == PRESETS["smoke"].table1_paths_pairs
+    (curve,) = numbers["curves"]  # smoke: table1_paths_pairs = 1
     top = max(numbers["pairs"], key=lambda p: p["line_ratio"])
-    assert curved == [top], "the curve goes to the pair with the largest line barrier"
+    assert (curve["a"], curve["b"]) == (top["a"], top["b"]), "the largest line barrier's pair"
     # the fit keeps the iterate of lowest height, the straight line among them
-    assert top["curve_ratio"] <= top["line_ratio"] + 1e-6
+    assert curve["curve_ratio"] <= top["line_ratio"] + 1e-6
+    assert curve["curve_length"] >= 1.0 - 1e-9
     for p in numbers["pairs"]:
         assert p["aligned_end_loss"] == pytest.approx(p["final_losses"][1], rel=1e-4)
     assert (tmp_path / "table1_paths" / "table1_paths.pdf").stat().st_size > 1000

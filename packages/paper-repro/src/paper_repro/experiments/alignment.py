@@ -17,7 +17,7 @@ import surface_probe as sp
 
 from ..models import MLP, NIN, VGG, CNN1d
 
-__all__ = ["aligned", "traceable"]
+__all__ = ["aligned", "permuted", "traceable"]
 
 
 class _FeaturesClassifier(nn.Module):
@@ -62,3 +62,8 @@ def aligned(
     """θ_b with its hidden units permuted to match θ_a (``sp.align`` on :func:`traceable`): a new
     state_dict of ``model`` that computes exactly θ_b's function."""
     return sp.align(traceable(model), a, b, seed=seed)
+
+
+def permuted(before: dict[str, Tensor], after: dict[str, Tensor]) -> bool:
+    """Whether alignment changed anything (``after`` ≠ ``before`` in some tensor)."""
+    return any(not torch.equal(before[k], after[k]) for k in before)

@@ -9,7 +9,8 @@ L_end = max(L(θ_a), L(θ_b)) on the probe examples:
   (falling); a rung records whether the string stayed ≤ L0 (connected), its bead count, its
   normalized geodesic length Σ_i ‖θ_{i+1} − θ_i‖ / ‖θ_b − θ_a‖ (1 = the straight line) and its
   height re-sampled ``DENSER``× more finely (``dense_height``);
-* the same after permutation alignment of θ_b to θ_a (:mod:`.alignment`; same function);
+* the same after permutation alignment of θ_b to θ_a (:mod:`.alignment`; same function; when
+  the permutation found is the identity the raw strings are reused);
 * controls: DSS at ``ABOVE_LINE`` × the straight line's height H must return the straight line
   itself (connected, no interior bead, length 1); DSS between a minimum and its own untrained
   init θ_0 at the lowest rung must not connect; every connected string, re-sampled densely, must
@@ -27,7 +28,7 @@ import surface_probe as sp
 from ..claims import Claim, Record
 from ..rules import Controlled, Share
 from ..train import RunResult, TrainConfig
-from .alignment import aligned
+from .alignment import aligned, permuted
 from .context import Analysis, Context, save_figure
 
 NAME = "freeman_bruna"
@@ -75,6 +76,8 @@ class Case(TypedDict):
     kind: str
     """"restarts" (one optimizer, seeds 0 and 1) or "optimizers" (two optimizers, seed 0)."""
     aligned: bool
+    permuted: bool
+    """Whether alignment moved any unit (False: the aligned case repeats the raw one)."""
     end_losses: list[float]
     line_height: float
     above_line: dict[str, Any]
@@ -174,16 +177,19 @@ def analyse(ctx: Context, planned: dict[str, list[RunResult]]) -> Analysis:
         ra, rb = planned[label]
         if len(ctx.screen([ra, rb])) < 2:
             continue
-        ends = {
-            "": rb.final_state,
-            " aligned": aligned(strings.model, ra.final_state, rb.final_state),
-        }
-        for suffix, end in ends.items():
-            case, lowest[label + suffix] = strings.ladder(ra.final_state, end)
-            kind = "restarts" if a == b else "optimizers"
-            cases.append({"pair": label, "kind": kind, "aligned": bool(suffix), **case})
+        end = aligned(strings.model, ra.final_state, rb.final_state)
+        moves = permuted(rb.final_state, end)
+        case, lowest[label] = strings.ladder(ra.final_state, rb.final_state)
+        moved = case  # the identity permutation: the same strings
+        if moves:
+            moved, lowest[label + " aligned"] = strings.ladder(ra.final_state, end)
+        kind = "restarts" if a == b else "optimizers"
+        for is_aligned, measured in ((False, case), (True, moved)):
+            cases.append(
+                {"pair": label, "kind": kind, "aligned": is_aligned, "permuted": moves, **measured}
+            )
         if all(u["run"] != f"{a} s0" for u in untrained):
-            level = cases[-2]["rungs"][-1]["level"]  # the unaligned pair's lowest rung
+            level = case["rungs"][-1]["level"]  # the unaligned pair's lowest rung
             untrained.append({"run": f"{a} s0", **strings.untrained(ra, level)})
     numbers = {
         "margins": list(ctx.preset.freeman_bruna_margins),
@@ -208,7 +214,8 @@ def _figure(cases: Sequence[Record], lowest: dict[str, sp.PathResult]) -> Any:
         open_ = [i for i, r in enumerate(case["rungs"]) if not r["connected"]]
         left.plot(x, y, "o", color=line.get_color())
         left.plot([x[i] for i in open_], [y[i] for i in open_], "x", color="k", markersize=9)
-    left.set_xscale("log")
+    ticks = sorted({1.0 + r["margin"] for c in cases for r in c["rungs"]})
+    left.set_xticks(ticks, [f"{t:g}" for t in ticks])
     left.invert_xaxis()
     left.set_xlabel("level L0 / max(L_a, L_b)  (falling →; × = not connected)")
     left.set_ylabel("normalized geodesic length")

@@ -8,7 +8,8 @@ L(θ_b))`` on the probe examples (``sp.path_profile``), divided by the init → 
 
 * ``line``: the straight line (1 − t)θ_a + tθ_b, every pair;
 * ``aligned``: the straight line after θ_b's hidden units are permuted to match θ_a (weight
-  matching, :mod:`.alignment`; the permuted θ_b computes the same function), every pair;
+  matching, :mod:`.alignment`; the permuted θ_b computes the same function; an identity
+  permutation reuses the line's profile), every pair;
 * ``curve``: a quadratic Bézier (1 − t)²θ_a + 2t(1 − t)w + t²θ_b (Garipov et al. 2018) whose bend
   w, started on the line's midpoint, is fitted by ``sp.fit_path`` (objective "expected", Adam
   lr ``FIT_LR``, ``preset.table1_paths_fit_steps`` steps, the iterate of lowest height kept — the
@@ -31,7 +32,7 @@ from ..rules import BARRIER, Controlled, Share
 from ..stats import fmt
 from ..train import RunResult
 from . import table1
-from .alignment import aligned
+from .alignment import aligned, permuted
 from .context import Analysis, Context, save_figure
 
 NAME = "table1_paths"
@@ -61,16 +62,24 @@ class Pair(TypedDict):
     line_ratio: float
     aligned_ratio: float
     aligned_end_loss: float
+    permuted: bool
+    """Whether alignment moved any unit (False: the aligned line is the line)."""
+
+
+class Curve(TypedDict):
+    a: str
+    b: str
+    line_ratio: float
     curve_ratio: float
-    """nan for a pair without a fitted curve."""
     curve_length: float
-    """The curve's length over the chord ‖θ_b − θ_a‖ (nan without a curve)."""
+    """The curve's length over the chord ‖θ_b − θ_a‖."""
 
 
 class Numbers(TypedDict):
     optimizers: list[str]
     failed: list[str]
     pairs: list[Pair]
+    curves: list[Curve]
 
 
 def plan(ctx: Context) -> dict[str, Any]:
@@ -109,7 +118,8 @@ def analyse(ctx: Context, runs: dict[str, RunResult]) -> Analysis:
             init_loss = float(profile(sp.path(model, ra.init_state, ra.final_state)).loss[0])
         end = aligned(model, ra.final_state, rb.final_state)
         line = profile(sp.path(model, ra.final_state, rb.final_state))
-        moved = profile(sp.path(model, ra.final_state, end))
+        moves = permuted(rb.final_state, end)
+        moved = profile(sp.path(model, ra.final_state, end)) if moves else line
         profiles[a, b] = {"straight line": line, "aligned straight line": moved}
         ends = [float(line.loss[0]), float(line.loss[-1])]
         drop = init_loss - max(ends)
@@ -122,32 +132,41 @@ def analyse(ctx: Context, runs: dict[str, RunResult]) -> Analysis:
                 "line_ratio": line.saddle / drop,
                 "aligned_ratio": moved.saddle / drop,
                 "aligned_end_loss": float(moved.loss[-1]),
-                "curve_ratio": float("nan"),
-                "curve_length": float("nan"),
+                "permuted": moves,
             }
         )
     count = ctx.preset.table1_paths_pairs or len(pairs)
-    curved = sorted(pairs, key=lambda p: -p["line_ratio"])[:count]
-    for pair in curved:
-        curve = profile(_fit(ctx, model, probe, runs[pair["a"]], runs[pair["b"]]))
-        profiles[pair["a"], pair["b"]]["fitted Bézier curve"] = curve
+    curves = []
+    for pair in sorted(pairs, key=lambda p: -p["line_ratio"])[:count]:
+        a, b = pair["a"], pair["b"]
+        curve = profile(_fit(ctx, model, probe, runs[a], runs[b]))
+        profiles[a, b]["fitted Bézier curve"] = curve
         drop = pair["init_loss"] - max(pair["final_losses"])
-        pair["curve_ratio"] = curve.saddle / drop
-        pair["curve_length"] = curve.length / curve.meta["chord"]
-    numbers = {"optimizers": names, "failed": failed, "pairs": pairs}
-    shown = {(p["a"], p["b"]): profiles[p["a"], p["b"]] for p in curved}
-    return numbers, [save_figure(ctx, NAME, "table1_paths", _figure(pairs, shown))]
+        curves.append(
+            {
+                "a": a,
+                "b": b,
+                "line_ratio": pair["line_ratio"],
+                "curve_ratio": curve.saddle / drop,
+                "curve_length": curve.length / curve.meta["chord"],
+            }
+        )
+    numbers = {"optimizers": names, "failed": failed, "pairs": pairs, "curves": curves}
+    shown = {(c["a"], c["b"]): profiles[c["a"], c["b"]] for c in curves}
+    return numbers, [save_figure(ctx, NAME, "table1_paths", _figure(numbers, shown))]
 
 
-def _figure(pairs: list[dict[str, Any]], profiles: dict[tuple[str, str], Any]) -> Any:
+def _figure(numbers: Record, profiles: dict[tuple[str, str], Any]) -> Any:
     import matplotlib.pyplot as plt
 
     shown = list(profiles)[:3]
     fig, axes = plt.subplots(1, 1 + len(shown), figsize=(5 * (1 + len(shown)), 4), squeeze=False)
     ax = axes[0, 0]
+    pairs, curves = numbers["pairs"], numbers["curves"]
     x = [p["line_ratio"] for p in pairs]
     ax.plot(x, [p["aligned_ratio"] for p in pairs], "o", label="aligned straight line")
-    ax.plot(x, [p["curve_ratio"] for p in pairs], "s", label="fitted Bézier curve")
+    cx, cy = [c["line_ratio"] for c in curves], [c["curve_ratio"] for c in curves]
+    ax.plot(cx, cy, "s", label="fitted Bézier curve")
     top = max([*x, BARRIER]) * 1.05
     ax.plot([0, top], [0, top], "k:", linewidth=0.8)
     ax.axhline(BARRIER, color="grey", linewidth=0.8)
@@ -161,19 +180,18 @@ def _figure(pairs: list[dict[str, Any]], profiles: dict[tuple[str, str], Any]) -
     return fig
 
 
-def _with_barrier(n: Record) -> list[Record]:
-    return [p for p in n["pairs"] if p["line_ratio"] >= BARRIER]
+def _with_barrier(pairs: list[Record]) -> list[Record]:
+    return [p for p in pairs if p["line_ratio"] >= BARRIER]
 
 
 def _curve(n: Record) -> tuple[Any, str]:
-    barred = [p for p in _with_barrier(n) if np.isfinite(p["curve_ratio"])]
     ours = "; ".join(
-        f"{p['a']}–{p['b']}: line {p['line_ratio']:.3f} → curve {p['curve_ratio']:.3f} "
-        f"(length {p['curve_length']:.3f}× the chord)"
-        for p in n["pairs"]
-        if np.isfinite(p["curve_ratio"])
+        f"{c['a']}–{c['b']}: line {c['line_ratio']:.3f} → curve {c['curve_ratio']:.3f} "
+        f"(length {c['curve_length']:.3f}× the chord)"
+        for c in n["curves"]
     )
-    return [p["curve_ratio"] < BARRIER for p in barred], f"barrier / drop: {ours or 'no curve'}"
+    flags = [c["curve_ratio"] < BARRIER for c in _with_barrier(n["curves"])]
+    return flags, f"barrier / drop: {ours or 'no curve'}"
 
 
 def _same_function(n: Record) -> bool:
@@ -184,12 +202,13 @@ def _same_function(n: Record) -> bool:
 
 
 def _permutation(n: Record) -> tuple[Any, str]:
-    barred = _with_barrier(n)
+    barred = _with_barrier(n["pairs"])
     ours = (
         f"barrier / drop on the {len(barred)} of {len(n['pairs'])} pairs whose line shows one: "
         f"line {fmt(p['line_ratio'] for p in barred)}, aligned line "
         f"{fmt(p['aligned_ratio'] for p in barred)}; all pairs: aligned "
-        f"{fmt(p['aligned_ratio'] for p in n['pairs'])}; the aligned θ_b keeps its loss: "
+        f"{fmt(p['aligned_ratio'] for p in n['pairs'])}; units permuted on "
+        f"{sum(p['permuted'] for p in n['pairs'])} pairs; the aligned θ_b keeps its loss: "
         f"{'yes' if _same_function(n) else 'NO'}"
     )
     return (_same_function(n), [p["aligned_ratio"] < BARRIER for p in barred]), ours
