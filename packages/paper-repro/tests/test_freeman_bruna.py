@@ -125,6 +125,12 @@ def test_claims_known_answers(numbers: dict[str, Any], connected: str, curvier: 
     assert judge_claim(CURVIER, numbers).verdict == curvier
 
 
+@pytest.mark.parametrize(("permuted", "verdict"), [(False, REPRODUCED), (True, INCONCLUSIVE)])
+def test_an_identity_alignment_does_not_count_twice(permuted: bool, verdict: str) -> None:
+    broken = _case(GROWING, [True, True, True, False], aligned=True, permuted=permuted)
+    assert judge_claim(CONNECTED, _numbers(_case(GROWING), broken)).verdict == verdict
+
+
 @pytest.mark.parametrize(
     "broken",
     [
