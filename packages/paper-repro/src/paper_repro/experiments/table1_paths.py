@@ -22,7 +22,6 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any, TypedDict
 
-import numpy as np
 import torch
 
 import surface_probe as sp
@@ -86,6 +85,11 @@ def plan(ctx: Context) -> dict[str, Any]:
     return table1.plan(ctx)
 
 
+def _share(barrier: float, drop: float) -> float:
+    """The barrier over the init → final drop (nan when nothing dropped)."""
+    return barrier / drop if drop > 0 else float("nan")
+
+
 def _fit(ctx: Context, model: Any, probe: Any, a: RunResult, b: RunResult) -> sp.Path:
     steps = ctx.preset.table1_paths_fit_steps
     return sp.fit_path(
@@ -111,11 +115,14 @@ def analyse(ctx: Context, runs: dict[str, RunResult]) -> Analysis:
 
     pairs: list[dict[str, Any]] = []
     profiles: dict[tuple[str, str], dict[str, sp.PathResult]] = {}
-    init_loss = float("nan")
-    for a, b in combinations([o for o in names if o in kept], 2):
-        ra, rb = runs[a], runs[b]
-        if not np.isfinite(init_loss):  # the shared θ_0
-            init_loss = float(profile(sp.path(model, ra.init_state, ra.final_state)).loss[0])
+    trained = [runs[o] for o in names if o in kept]
+    init_loss = (  # of the θ_0 every optimizer shares
+        float(profile(sp.path(model, trained[0].init_state, trained[0].final_state)).loss[0])
+        if trained
+        else float("nan")
+    )
+    for ra, rb in combinations(trained, 2):
+        a, b = ra.config.schedule, rb.config.schedule
         end = aligned(model, ra.final_state, rb.final_state)
         line = profile(sp.path(model, ra.final_state, rb.final_state))
         moves = permuted(rb.final_state, end)
@@ -129,8 +136,8 @@ def analyse(ctx: Context, runs: dict[str, RunResult]) -> Analysis:
                 "b": b,
                 "init_loss": init_loss,
                 "final_losses": ends,
-                "line_ratio": line.saddle / drop,
-                "aligned_ratio": moved.saddle / drop,
+                "line_ratio": _share(line.saddle, drop),
+                "aligned_ratio": _share(moved.saddle, drop),
                 "aligned_end_loss": float(moved.loss[-1]),
                 "permuted": moves,
             }
@@ -147,7 +154,7 @@ def analyse(ctx: Context, runs: dict[str, RunResult]) -> Analysis:
                 "a": a,
                 "b": b,
                 "line_ratio": pair["line_ratio"],
-                "curve_ratio": curve.saddle / drop,
+                "curve_ratio": _share(curve.saddle, drop),
                 "curve_length": curve.length / curve.meta["chord"],
             }
         )
