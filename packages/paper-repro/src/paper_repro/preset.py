@@ -74,6 +74,17 @@ class Preset:
     precision: str = "fp32"
     grad_clip: float | None = None
     deviations: tuple[str, ...] = field(default_factory=tuple)
+    freeman_bruna_pairs: tuple[tuple[str, str], ...] = (("sgd", "sgd"), ("sgd", "adam"))
+    """Freeman & Bruna: the minima joined by DSS — (o, o) pairs optimizer o's seeds 0 and 1,
+    (o, p) the seed-0 runs of o and p (Table 1's runs)."""
+    freeman_bruna_margins: tuple[float, ...] = (1.0, 0.25)
+    """The falling level ladder: L0 = (1 + m)·max(L(θ_a), L(θ_b)) for each margin m."""
+    freeman_bruna_bead_steps: int = 300
+    freeman_bruna_max_depth: int = 4
+    table1_paths_pairs: int = 2
+    """Table 1 extension: the pairs with the largest straight-line barrier that get a fitted
+    curve (0: every pair)."""
+    table1_paths_fit_steps: int = 100
 
     def __post_init__(self) -> None:
         missing = [r for r in ROLES if r not in self.setups]
@@ -81,7 +92,7 @@ class Preset:
             raise ValueError(f"preset {self.name!r} lacks setups for roles {missing}")
         names = set(self.optimizers) | set(self.quad) | set(self.switch_pair)
         names |= {o for _, o, _ in self.rk_comparison} | {self.exotic_optimizer}
-        names |= {o for pair in self.basin_pairs for o in pair}
+        names |= {o for pair in (*self.basin_pairs, *self.freeman_bruna_pairs) for o in pair}
         unknown = sorted(names - set(OPTIMIZERS))
         if unknown:
             raise ValueError(f"preset {self.name!r}: unknown optimizers {unknown}")
@@ -91,6 +102,12 @@ class Preset:
         if not 0.0 < self.pilot_fraction <= 1.0:
             raise ValueError(
                 f"preset {self.name!r}: pilot_fraction must be in (0, 1], got {self.pilot_fraction}"
+            )
+        margins = self.freeman_bruna_margins
+        if not margins or min(margins) <= 0 or list(margins) != sorted(set(margins), reverse=True):
+            raise ValueError(
+                f"preset {self.name!r}: freeman_bruna_margins must be positive and strictly "
+                f"decreasing, got {margins}"
             )
         if self.seeds < 1:
             raise ValueError(f"preset {self.name!r}: seeds must be >= 1, got {self.seeds}")

@@ -130,6 +130,8 @@ _CPU = Preset(
     basin_threshold=0.1,
     basin_reach=1.5,
     deviations=_REDUCED_DEVIATIONS,
+    freeman_bruna_pairs=(("sgd", "sgd"), ("adam", "adam"), ("sgd", "adam"), ("heun", "adam_rk2")),
+    freeman_bruna_margins=(1.0, 0.5, 0.25, 0.1),
 )
 """The default preset; ``smoke`` and ``paper`` are it with only their differences replaced
 (rates, comparisons, switch pair, exotic inits and basin criterion are shared by all three)."""
@@ -152,6 +154,12 @@ PRESETS: dict[str, Preset] = {
         line_steps=7,
         probe_examples=128,
         device="cpu",
+        freeman_bruna_pairs=(("sgd", "sgd"), ("sgd", "adam")),
+        freeman_bruna_margins=(1.0, 0.25),
+        freeman_bruna_bead_steps=30,
+        freeman_bruna_max_depth=2,
+        table1_paths_pairs=1,
+        table1_paths_fit_steps=10,
         deviations=(
             *_REDUCED_DEVIATIONS,
             "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
@@ -179,6 +187,15 @@ PRESETS: dict[str, Preset] = {
         line_steps=41,
         probe_examples=10000,
         weight_decay=5e-4,
+        freeman_bruna_pairs=(
+            *(("sgd", "sgd"), ("adam", "adam"), ("heun", "heun")),
+            *(("sgd", "adam"), ("heun", "adam_rk2"), ("sgd", "rmsprop")),
+        ),
+        freeman_bruna_margins=(2.0, 1.0, 0.5, 0.25, 0.1, 0.05),
+        freeman_bruna_bead_steps=2000,
+        freeman_bruna_max_depth=8,
+        table1_paths_pairs=0,
+        table1_paths_fit_steps=2000,
         deviations=(
             "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
             "on seed 0 (the paper does not say how it chose).",

@@ -24,7 +24,20 @@ from typing import Any
 from ..claims import Claim, Judgement, Record, judge
 from ..papers import PAPERS
 from ..presets import PRESETS, Preset
-from . import fig2_3, fig4, fig5_6, fig7, fig9, fig10, fig11, table1, table1_lstm, table2_fig8
+from . import (
+    fig2_3,
+    fig4,
+    fig5_6,
+    fig7,
+    fig9,
+    fig10,
+    fig11,
+    freeman_bruna,
+    table1,
+    table1_lstm,
+    table1_paths,
+    table2_fig8,
+)
 from .context import Analysis, Context, load_result, save_result
 
 
@@ -61,9 +74,22 @@ def _experiment(module: ModuleType) -> Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {
     m.NAME: _experiment(m)
-    for m in (table1, table1_lstm, fig2_3, fig4, fig5_6, fig7, table2_fig8, fig9, fig10, fig11)
+    for m in (
+        table1,
+        table1_lstm,
+        fig2_3,
+        fig4,
+        fig5_6,
+        fig7,
+        table2_fig8,
+        fig9,
+        fig10,
+        fig11,
+        freeman_bruna,
+        table1_paths,
+    )
 }
-"""Every experiment by name, in the paper's order."""
+"""Every experiment by name: the paper's, in its order, then the companion papers'."""
 
 
 def applicable(task: str) -> list[str]:

@@ -117,8 +117,8 @@ def refresh_bn_statistics(
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
-        for m, mode in zip(model.modules(), modes, strict=True):
-            m.training = mode
+        for module, mode in zip(model.modules(), modes, strict=True):
+            module.training = mode
 
 
 def _build_optimizer(model: nn.Module, config: TrainConfig, phase: Phase) -> torch.optim.Optimizer:
