@@ -273,8 +273,12 @@ def claim(claim_id: str) -> Any:
     return next(c for c in CLAIMS if c.id == claim_id)
 
 
+OWN_FILE = {"no_wrong_turns"}
+"""Experiments whose claims' known answers live in their own test file (test_<name>.py)."""
+
+
 def test_every_claim_has_known_answers() -> None:
-    assert set(KNOWN) == {c.id for c in CLAIMS}
+    assert set(KNOWN) == {c.id for c in CLAIMS if c.experiment not in OWN_FILE}
 
 
 @pytest.mark.parametrize("claim_id", list(KNOWN))

@@ -130,6 +130,10 @@ _CPU = Preset(
     basin_threshold=0.1,
     basin_reach=1.5,
     deviations=_REDUCED_DEVIATIONS,
+    no_wrong_turns_seeds=2,
+    no_wrong_turns_full_every=16,
+    no_wrong_turns_full_examples=1000,
+    no_wrong_turns_shuffled=("sgd", "adam"),
 )
 """The default preset; ``smoke`` and ``paper`` are it with only their differences replaced
 (rates, comparisons, switch pair, exotic inits and basin criterion are shared by all three)."""
@@ -152,6 +156,9 @@ PRESETS: dict[str, Preset] = {
         line_steps=7,
         probe_examples=128,
         device="cpu",
+        no_wrong_turns_full_every=2,
+        no_wrong_turns_full_examples=128,
+        no_wrong_turns_shuffled=("sgd",),
         deviations=(
             *_REDUCED_DEVIATIONS,
             "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
@@ -179,6 +186,9 @@ PRESETS: dict[str, Preset] = {
         line_steps=41,
         probe_examples=10000,
         weight_decay=5e-4,
+        no_wrong_turns_seeds=3,
+        no_wrong_turns_full_every=400,
+        no_wrong_turns_full_examples=10000,
         deviations=(
             "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
             "on seed 0 (the paper does not say how it chose).",
