@@ -117,6 +117,9 @@ def test_record_uses_the_cached_run_then_reloads(
         return train(*args, **kwargs)
 
     monkeypatch.setattr(pg, "train", counting)
+    stale = tmp_path / "rec" / f"{run.config.key()}.partial" / "recording"
+    stale.mkdir(parents=True)
+    (stale / "chunk_000000.npz").write_bytes(b"left by a killed recording")
     rows = _record(run, tmp_path / "rec")
     assert len(trained) == 1
     assert trained[0] is not None

@@ -11,6 +11,9 @@ cached run (its ``final_state`` is w*), pass 2 retrains the same config with the
 to the training loop (``train(..., attach=...)``) and must end at w* bit for bit. Should the cached
 run come from a process whose arithmetic differs (thread count), both passes are trained afresh.
 A finished recording is kept under ``directory/<config key>/`` and reloaded, never recorded twice.
+The full-batch gradient is the mean over the first ``full_examples`` training examples, in eval mode
+(no dropout), taken in batches of ``EVAL_BATCH_SIZE`` that normalise with their own BatchNorm
+statistics, as training does.
 
 :func:`summarise` reduces one recording to the numbers the claims read: shares of steps with
 γ > 0 (minibatch, full-batch, random direction) and, over the band ``REGIME`` of the path cut into
@@ -34,7 +37,7 @@ from torch.optim import Optimizer
 import surface_probe as sp
 
 from .data import DataBundle
-from .train import RunResult, build_initial_model, train
+from .train import EVAL_BATCH_SIZE, RunResult, build_initial_model, train
 
 REGIME = (0.25, 0.9)
 """The band of the path (fractions of its steps) where the stable regime is looked for: after the
@@ -66,9 +69,14 @@ def record(
     staging = Path(directory) / f"{key}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     n = full_examples or data.train_x.shape[0]
+    starts = range(0, n, EVAL_BATCH_SIZE)
+    batches = [
+        (data.train_x[i : i + EVAL_BATCH_SIZE], data.train_y[i : i + EVAL_BATCH_SIZE])
+        for i in starts
+    ]
     model = build_initial_model(run.config)
     options: dict[str, Any] = {
-        "full_data": (data.train_x[:n], data.train_y[:n]),
+        "full_data": batches,
         "full_every": full_every,
         "bn": "batch" if sp.WeightSpace.of(model).has_running_stats else "auto",
         "seed": run.config.init_seed,
