@@ -20,9 +20,10 @@ from paper_repro.claims import NumbersError
 from paper_repro.cli import main
 from paper_repro.data import DataBundle, load_dataset
 from paper_repro.experiments import CLAIMS, judge_claim, no_wrong_turns
+from paper_repro.experiments.context import Context
 from paper_repro.presets import PRESETS
 from paper_repro.rules import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
-from paper_repro.train import TrainConfig, train
+from paper_repro.train import RunResult, TrainConfig, train
 
 R, NR, INC = REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE
 
@@ -282,6 +283,24 @@ def test_preset_fields_are_checked() -> None:
         dataclasses.replace(PRESETS["smoke"], no_wrong_turns_shuffled=("nope",))
 
 
+def test_a_diverged_shuffled_label_run_is_left_out_and_listed(tmp_path: Path) -> None:
+    ctx = Context(PRESETS["smoke"], tmp_path)
+    config = no_wrong_turns.shuffled_config(_config("sgd:1", epochs=1))
+    history = [{"train_loss": 2.3, "test_loss": 2.3}, {"train_loss": 9.0, "test_loss": 9.0}]
+    kept = RunResult(config, history, {}, {}, tmp_path)
+    gone = RunResult(
+        config, [*history, {"train_loss": float("nan"), "test_loss": 1.0}], {}, {}, tmp_path
+    )
+    assert not no_wrong_turns._diverged(ctx, kept)
+    assert no_wrong_turns._diverged(ctx, gone)
+    assert ctx.excluded == [
+        {
+            "run": "mlp (BN) sgd:1 lr=0.05 init=default seed=0 on shuffled labels",
+            "reason": "diverged: non-finite loss",
+        }
+    ]
+
+
 def test_smoke_run(tmp_path: Path) -> None:
     out = tmp_path / "smoke"
     assert main(["run", "no_wrong_turns", "--preset", "smoke", "--out", str(out)]) == 0
@@ -293,4 +312,6 @@ def test_smoke_run(tmp_path: Path) -> None:
     for r in n["runs"]:
         assert r["steps"] == 10
         assert 0.0 <= r["positive_share"] <= 1.0
-    assert (out / record["figures"][0]).with_suffix(".pdf").stat().st_size > 1000
+    assert [Path(f).stem for f in record["figures"]] == ["paths", "curves"]
+    for figure in record["figures"]:
+        assert (out / figure).with_suffix(".pdf").stat().st_size > 1000

@@ -20,6 +20,7 @@ every run has the majority's outcome of the first two claims.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections import Counter
 from typing import Any, TypedDict
@@ -114,15 +115,29 @@ def _geometry(ctx: Context, run: RunResult) -> dict[str, np.ndarray]:
         full_examples=p.no_wrong_turns_full_examples,
         progress=ctx.progress,
     )
-    ctx.log(f"  recorded {describe(run)} ({time.perf_counter() - tic:.1f} s)")
+    ctx.log(f"  recorded {_label(run)} ({time.perf_counter() - tic:.1f} s)")
     return rows
+
+
+def _label(run: RunResult) -> str:
+    shuffled = "shuffle_labels" in run.config.dataset_kwargs
+    return describe(run) + (" on shuffled labels" if shuffled else "")
 
 
 def _entry(run: RunResult, rows: dict[str, np.ndarray]) -> dict[str, Any]:
     c = run.config
-    shuffled = " on shuffled labels" if "shuffle_labels" in c.dataset_kwargs else ""
-    label = describe(run) + shuffled
-    return {"run": label, "optimizer": c.schedule, "seed": c.init_seed, **summarise(rows)}
+    return {"run": _label(run), "optimizer": c.schedule, "seed": c.init_seed, **summarise(rows)}
+
+
+def _diverged(ctx: Context, run: RunResult) -> bool:
+    """A shuffled-label run is a baseline (near-chance accuracy is its nature): it is left out
+    only when its loss went non-finite, and then listed in ``ctx.excluded``."""
+    finite = all(
+        math.isfinite(float(h[k])) for h in run.history for k in ("train_loss", "test_loss")
+    )
+    if not finite:
+        ctx.excluded.append({"run": _label(run), "reason": "diverged: non-finite loss"})
+    return not finite
 
 
 def analyse(ctx: Context, planned: dict[str, Any]) -> Analysis:
@@ -132,8 +147,9 @@ def analyse(ctx: Context, planned: dict[str, Any]) -> Analysis:
     failed = [describe(r) for rs in planned["runs"].values() for r in rs if id(r) not in ids]
     rows = {describe(r): _geometry(ctx, r) for r in kept}
     runs = [_entry(r, rows[describe(r)]) for r in kept]
-    shuffled_rows = {o: _geometry(ctx, rs[0]) for o, rs in planned["shuffled"].items()}
-    shuffled = [_entry(planned["shuffled"][o][0], r) for o, r in shuffled_rows.items()]
+    baselines = {o: rs[0] for o, rs in planned["shuffled"].items() if not _diverged(ctx, rs[0])}
+    shuffled_rows = {o: _geometry(ctx, r) for o, r in baselines.items()}
+    shuffled = [_entry(baselines[o], r) for o, r in shuffled_rows.items()]
     numbers = {
         "optimizers": names,
         "seeds": ctx.preset.no_wrong_turns_seeds,
