@@ -42,16 +42,18 @@ TASK = "image"
 TITLE = "No Wrong Turns — RSI, EB and γ along every optimizer's path"
 DEVIATIONS = (
     "Networks and data: the preset's main network (the 1-D CNN with BN on MNIST-1D in the cpu "
-    "preset) instead of the paper's ResNets/Transformers on CIFAR-10, ImageNet, segmentation "
-    "and language modelling; the optimizers of Im et al.'s study instead of SGD/Adam only.",
+    "preset) instead of the paper's image-classification, segmentation and language-modelling "
+    "networks; the optimizers are those of Im et al.'s study (the Runge–Kutta ones included).",
     "The full-batch gradient is taken every few steps on the first training examples (all of "
     "them only in the paper preset), in eval mode for dropout and with batch statistics for BN.",
     "Runge–Kutta steps are judged by their combined direction ḡ (what the update follows).",
     "Stability is judged on γ = RSI/EB: with w* the path's end, RSI and EB both grow like "
     "1/‖w − w*‖ as the run nears it (reported beside, not judged); the GD step at the best "
     "rate η = RSI/EB² shrinks ‖w − w*‖ by the factor √(1 − γ²).",
-    "Seeds and epochs reduced (the preset table); the shuffled-label baseline for a few "
-    "optimizers only.",
+    "Seeds and epochs reduced (the preset table); the shuffled-label baseline (training labels "
+    "permuted, same rate) for a few optimizers only. The paper's text available here is its "
+    "abstract: the thresholds (95 % of steps, CV ≤ 0.25 over 25–90 % of the path, seed spread "
+    "≤ 25 %) are ours.",
 )
 
 POSITIVE = 0.95
@@ -226,7 +228,7 @@ CLAIMS = (
     Claim(
         "NWT-positive",
         NAME,
-        "Abstract, §4: γ (and RSI) stays positive along the whole optimization path — "
+        "Abstract: γ (and RSI) stays positive along the whole optimization path — "
         "trajectories never meet a significant obstacle (no wrong turns).",
         Controlled(
             Share(f"per run: γ > 0 at ≥ {POSITIVE:.0%} of the steps, minibatch and full-batch"),
