@@ -25,7 +25,7 @@ IMAGE_EXPERIMENTS = ["table1", "fig2_3", "fig4", "fig5_6", "fig7", "table2_fig8"
 
 
 def test_experiments_declare_their_task() -> None:
-    assert applicable("image") == [*IMAGE_EXPERIMENTS, "fig11"]  # what `run all --preset cpu` runs
+    assert applicable("image") == [*IMAGE_EXPERIMENTS, "fig11", "no_wrong_turns"]  # `run all`
     assert applicable("language") == ["table1_lstm"]
     assert {n: p.task for n, p in PRESETS.items()} == {
         "smoke": "image",
