@@ -57,7 +57,7 @@ def test_smoke_preset_end_to_end_and_resume(
     assert EXPERIMENTS["table1_lstm"].title not in md
     for claim in CLAIMS:
         assert claim.paper[:40] in md
-    assert NOT_RUN not in md.split("## Setup")[0].split("Totals")[0]
+    assert NOT_RUN not in md.split("### Verdicts per tier")[0]
     assert "## Learning rates: the pilot runs" in md
     assert "(chosen)" in md
     assert (out / "report.html").read_text().count("<img") == md.count("![")

@@ -25,7 +25,13 @@ IMAGE_EXPERIMENTS = ["table1", "fig2_3", "fig4", "fig5_6", "fig7", "table2_fig8"
 
 
 def test_experiments_declare_their_task() -> None:
-    assert applicable("image") == [*IMAGE_EXPERIMENTS, "fig11", "freeman_bruna", "table1_paths"]
+    assert applicable("image") == [
+        *IMAGE_EXPERIMENTS,
+        "fig11",
+        "freeman_bruna",
+        "table1_paths",
+        "no_wrong_turns",
+    ]  # what `run all` runs
     assert applicable("language") == ["table1_lstm"]
     assert {n: p.task for n, p in PRESETS.items()} == {
         "smoke": "image",

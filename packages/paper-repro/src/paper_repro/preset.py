@@ -85,6 +85,14 @@ class Preset:
     """Table 1 extension: the pairs with the largest straight-line barrier that get a fitted
     curve (0: every pair)."""
     table1_paths_fit_steps: int = 100
+    no_wrong_turns_seeds: int = 2
+    """No Wrong Turns: seeds ``0 … n-1`` of every optimizer are recorded (a second pass each)."""
+    no_wrong_turns_full_every: int = 16
+    """No Wrong Turns: the full-batch gradient is taken every this many steps."""
+    no_wrong_turns_full_examples: int = 1000
+    """No Wrong Turns: training examples of the full-batch gradient (the first ones; 0 = all)."""
+    no_wrong_turns_shuffled: tuple[str, ...] = ("sgd", "adam")
+    """No Wrong Turns: optimizers also recorded on shuffled labels (seed 0)."""
 
     def __post_init__(self) -> None:
         missing = [r for r in ROLES if r not in self.setups]
@@ -93,6 +101,7 @@ class Preset:
         names = set(self.optimizers) | set(self.quad) | set(self.switch_pair)
         names |= {o for _, o, _ in self.rk_comparison} | {self.exotic_optimizer}
         names |= {o for pair in (*self.basin_pairs, *self.freeman_bruna_pairs) for o in pair}
+        names |= set(self.no_wrong_turns_shuffled)
         unknown = sorted(names - set(OPTIMIZERS))
         if unknown:
             raise ValueError(f"preset {self.name!r}: unknown optimizers {unknown}")
@@ -111,6 +120,12 @@ class Preset:
             )
         if self.seeds < 1:
             raise ValueError(f"preset {self.name!r}: seeds must be >= 1, got {self.seeds}")
+        nwt = (self.no_wrong_turns_seeds, self.no_wrong_turns_full_every)
+        if min(nwt) < 1 or self.no_wrong_turns_full_examples < 0:
+            raise ValueError(
+                f"preset {self.name!r}: no_wrong_turns seeds and full_every must be >= 1 and "
+                f"full_examples >= 0, got {nwt} and {self.no_wrong_turns_full_examples}"
+            )
         bad = [f for f in self.switch_fractions if not 0.0 < f < 1.0]
         if bad or any(round(f * self.epochs) in (0, self.epochs) for f in self.switch_fractions):
             raise ValueError(

@@ -132,6 +132,10 @@ _CPU = Preset(
     deviations=_REDUCED_DEVIATIONS,
     freeman_bruna_pairs=(("sgd", "sgd"), ("adam", "adam"), ("sgd", "adam"), ("heun", "adam_rk2")),
     freeman_bruna_margins=(1.0, 0.5, 0.25, 0.1),
+    no_wrong_turns_seeds=2,
+    no_wrong_turns_full_every=16,
+    no_wrong_turns_full_examples=1000,
+    no_wrong_turns_shuffled=("sgd", "adam"),
 )
 """The default preset; ``smoke`` and ``paper`` are it with only their differences replaced
 (rates, comparisons, switch pair, exotic inits and basin criterion are shared by all three)."""
@@ -160,6 +164,9 @@ PRESETS: dict[str, Preset] = {
         freeman_bruna_max_depth=2,
         table1_paths_pairs=1,
         table1_paths_fit_steps=10,
+        no_wrong_turns_full_every=2,
+        no_wrong_turns_full_examples=128,
+        no_wrong_turns_shuffled=("sgd",),
         deviations=(
             *_REDUCED_DEVIATIONS,
             "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
@@ -196,6 +203,9 @@ PRESETS: dict[str, Preset] = {
         freeman_bruna_max_depth=8,
         table1_paths_pairs=0,
         table1_paths_fit_steps=2000,
+        no_wrong_turns_seeds=3,
+        no_wrong_turns_full_every=400,
+        no_wrong_turns_full_examples=10000,
         deviations=(
             "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
             "on seed 0 (the paper does not say how it chose).",

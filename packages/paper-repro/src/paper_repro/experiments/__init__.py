@@ -33,6 +33,7 @@ from . import (
     fig10,
     fig11,
     freeman_bruna,
+    no_wrong_turns,
     table1,
     table1_lstm,
     table1_paths,
@@ -87,6 +88,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         fig11,
         freeman_bruna,
         table1_paths,
+        no_wrong_turns,
     )
 }
 """Every experiment by name: the paper's, in its order, then the companion papers'."""

@@ -33,12 +33,13 @@ from a corrupt checkpoint).
 """
 
 from .config import TrainConfig
-from .loop import build_initial_model, train, train_epoch
+from .loop import Attach, build_initial_model, train, train_epoch
 from .metrics import EVAL_BATCH_SIZE, evaluate
 from .rundir import RunDir, RunResult, StateDict
 
 __all__ = [
     "EVAL_BATCH_SIZE",
+    "Attach",
     "RunDir",
     "RunResult",
     "StateDict",

@@ -27,6 +27,11 @@ from .config import TrainConfig
 from .metrics import EVAL_BATCH_SIZE, epoch_metrics, flat_loss
 from .rundir import RunDir, RunResult, StateDict
 
+Attach = Callable[[nn.Module, torch.optim.Optimizer], object]
+"""An observer of a run: called with the model and each optimizer the run builds (once per
+phase), before that optimizer's first step. It may register hooks on both (e.g. a
+``surface_probe.GeometryRecorder``); it must not change them."""
+
 DROPOUT_TAG = 0x0D50
 """Third key of the per-epoch dropout seed ``derive_seed(data_seed, epoch, DROPOUT_TAG)``."""
 
@@ -141,15 +146,23 @@ def train(
     *,
     data: DataBundle | None = None,
     progress: bool | None = None,
+    attach: Attach | None = None,
 ) -> RunResult:
     """Train ``config`` in ``out_dir/<config.key()>/`` and return its result.
 
     Idempotent: a finished run is loaded, not retrained. Resumable: an interrupted run continues
     from its last per-epoch checkpoint and ends bitwise equal to an unbroken run (same device).
     ``data`` skips ``load_dataset(config.dataset, **config.dataset_kwargs)``; ``progress`` shows a
-    tqdm bar (``None``: only when stderr is a terminal).
+    tqdm bar (``None``: only when stderr is a terminal). ``attach`` (see :data:`Attach`) observes
+    every step, so it needs a fresh run: a run directory that already holds training is a
+    ``ValueError``. Observing leaves the run bitwise unchanged.
     """
     run_dir = RunDir(Path(out_dir), config)
+    if attach is not None and (run_dir.final.exists() or run_dir.checkpoint.exists()):
+        raise ValueError(
+            f"attach observes every step and needs a fresh run, but {run_dir.path} already holds "
+            "training; use an empty out_dir"
+        )
     finished = run_dir.load_finished()
     if finished is not None:
         return finished
@@ -157,7 +170,7 @@ def train(
         data = load_dataset(config.dataset, **config.dataset_kwargs)
     device = resolve_device(config.device)
     with forked_torch_rng(device):
-        return _run(config, data, device, run_dir, progress)
+        return _run(config, data, device, run_dir, progress, attach)
 
 
 def _run(
@@ -166,6 +179,7 @@ def _run(
     device: torch.device,
     run_dir: RunDir,
     progress: bool | None,
+    attach: Attach | None,
 ) -> RunResult:
     model = build_initial_model(config)
     init_state = run_dir.start(_cpu_state(model))
@@ -192,6 +206,12 @@ def _run(
 
     phases = config.phases
 
+    def build(phase: Phase) -> torch.optim.Optimizer:
+        optimizer = _build_optimizer(model, config, phase)
+        if attach is not None:
+            attach(model, optimizer)
+        return optimizer
+
     def restore(ckpt: dict[str, Any]) -> tuple[int, torch.optim.Optimizer, list[dict[str, Any]]]:
         model.load_state_dict(ckpt["model"])
         phase = int(ckpt["phase"])
@@ -208,7 +228,7 @@ def _run(
     else:
         model.load_state_dict(init_state)  # undo what a rejected checkpoint loaded
         current = 0
-        optimizer = _build_optimizer(model, config, phases[0])
+        optimizer = build(phases[0])
         history = [record(0, phases[0], 0, 0.0)]
     start = history[-1]["epoch"]
     grad_evals = int(history[-1]["grad_evals"])
@@ -220,7 +240,7 @@ def _run(
             index = phase_index(phases, epoch)
             if index != current:  # phase switch: fresh optimizer, no state carried over
                 current = index
-                optimizer = _build_optimizer(model, config, phases[index])
+                optimizer = build(phases[index])
             tic = time.perf_counter()
             steps = train_epoch(model, optimizer, config, epoch, device, train_x, train_y)
             if device.type == "cuda":
