@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from paper_repro import files
+from paper_repro import files, launch_cli
 from paper_repro.cli import main
 from paper_repro.launch_cli import ContinueTask
 from paper_repro.torchrun import check_nproc, torchrun_command, under_torchrun
@@ -42,14 +42,19 @@ def sequential(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _trained_copy(sequential: Path, out: Path) -> Path:
+    """``out`` with the trained runs, preset and pilots of ``sequential`` (no result yet)."""
+    out.mkdir()
+    shutil.copytree(sequential / "runs", out / "runs")
+    for name in ("preset.json", "pilots.json"):
+        shutil.copy(sequential / name, out / name)
+    return out
+
+
 def test_two_gloo_ranks_analyse_bitwise_like_one_process_and_only_rank_0_writes(
     sequential: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "par"
-    out.mkdir()
-    shutil.copytree(sequential / "runs", out / "runs")  # trained: the ranks only analyse
-    for name in ("preset.json", "pilots.json"):
-        shutil.copy(sequential / name, out / name)
+    out = _trained_copy(sequential, tmp_path / "par")  # the ranks only analyse
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
         str(TESTS / "_torchrun_worker.py"), str(tmp_path),
@@ -179,6 +184,36 @@ def test_submitit_with_nproc_chains_a_dependent_job_that_runs_the_command_again(
     pickled = out / "submitit" / "4242" / "4242_submitted.pkl"
     task = submitit.helpers.DelayedSubmission.load(pickled).function
     assert task == ContinueTask(tuple(argv), os.getcwd())
+
+
+def test_submitit_with_every_run_done_submits_the_analyses_or_runs_them_inside_a_job(
+    sequential: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = _stand_in_slurm(tmp_path, monkeypatch)
+    out = _trained_copy(sequential, tmp_path / "out")
+    argv = _argv(out, "--launcher", "submitit", "--nproc-per-node", "2", "--gpus-per-run", "0")
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)  # a login node
+    assert main(argv) == 0
+    assert "the analyses are Slurm job 4241" in capsys.readouterr().err
+    script = log.read_text()
+    assert "--dependency" not in script
+    assert "--array" not in script
+    assert "#SBATCH --cpus-per-task=8" in script
+    assert "#SBATCH --gpus-per-node=0" in script  # CPU runs: gloo processes
+    started: list[list[str]] = []
+
+    def fake_run(command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        started.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setenv("SLURM_JOB_ID", "4241")  # the dependent job itself
+    monkeypatch.setattr(launch_cli.subprocess, "run", fake_run)
+    assert main(argv) == 0
+    assert started == [torchrun_command(2, argv)]
+    assert not (out / EXPERIMENT / "result.json").exists()  # the ranks write it, not this process
 
 
 def test_the_dependent_job_fails_loudly_when_the_command_fails(tmp_path: Path) -> None:

@@ -197,12 +197,14 @@ def submit_after(
 ) -> str:
     """Submit ``task`` (a picklable callable) as one Slurm job on one node with ``gpus`` GPUs
     and ``cpus`` CPUs that starts once every job of ``job_ids`` (array tasks ``J_i`` count as
-    their array ``J``) has ended well (``afterok``: a failed run holds it back); its job id."""
+    their array ``J``) has ended well (``afterok``: a failed run holds it back), at once when
+    ``job_ids`` is empty; returns its job id."""
     submitit = import_submitit("submitit")
     resources = replace(options, gpus_per_run=gpus, cpus_per_run=cpus)
     executor = slurm_executor(submitit, log_dir, 1, resources)
     arrays = sorted({job_id.split("_")[0] for job_id in job_ids})
-    executor.update_parameters(slurm_dependency="afterok:" + ":".join(arrays))
+    if arrays:
+        executor.update_parameters(slurm_dependency="afterok:" + ":".join(arrays))
     return str(executor.submit(task).job_id)
 
 

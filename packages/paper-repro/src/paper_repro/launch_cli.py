@@ -17,7 +17,9 @@ The runs are planned in rounds — the learning-rate pilots, then the runs at th
               ``--nproc-per-node``, run it again once ``status`` shows every run done. With it,
               a dependent job (``afterok``, one node, P GPUs) runs this same command again when
               the array has ended: it submits the next round and another dependent job, or, with
-              every run done, starts the analyses as P torchrun processes.
+              every run done, starts the analyses as P torchrun processes. With every run done
+              already, the analyses are submitted as such a job (no dependency) — or run here
+              when the command runs inside a Slurm job.
 """
 
 from __future__ import annotations
@@ -157,15 +159,7 @@ def _launch_round(
             download=ctx.download,
         )
         if not report.waited and args.nproc_per_node is not None:
-            nproc = args.nproc_per_node
-            follow_up = submit_after(
-                report.job_ids,
-                ContinueTask(tuple(args.argv), os.getcwd()),
-                ctx.out_dir / "submitit",
-                options,
-                gpus=nproc if options.gpus_per_run else 0,
-                cpus=options.cpus_per_run * nproc,
-            )
+            follow_up = _submit_follow_up(args, ctx, options, report.job_ids)
     except (ImportError, RuntimeError) as exc:  # submitit missing, no Slurm here
         print(f"error: {exc}", file=sys.stderr)
         return 2, LaunchReport()
@@ -220,9 +214,34 @@ class ContinueTask:
         return import_submitit("submitit").helpers.DelayedSubmission(self)
 
 
+def _submit_follow_up(
+    args: argparse.Namespace, ctx: Context, options: ClusterOptions, after: Sequence[str]
+) -> str:
+    """This command again as one Slurm job with ``--nproc-per-node`` GPUs (none when the runs
+    use none), once the jobs ``after`` have ended well; its job id."""
+    nproc = args.nproc_per_node
+    return submit_after(
+        after,
+        ContinueTask(tuple(args.argv), os.getcwd()),
+        ctx.out_dir / "submitit",
+        options,
+        gpus=nproc if options.gpus_per_run else 0,
+        cpus=options.cpus_per_run * nproc,
+    )
+
+
 def analyse_with_torchrun(args: argparse.Namespace, ctx: Context) -> int:
     """Run this command's analyses as ``--nproc-per-node`` torchrun processes on this node (every
-    run is trained); returns torchrun's exit code."""
+    run is trained); returns torchrun's exit code. With ``--launcher submitit`` outside a Slurm
+    job (no ``SLURM_JOB_ID``: a login node), they are submitted as one Slurm job instead."""
+    if args.launcher == "submitit" and "SLURM_JOB_ID" not in os.environ:
+        try:
+            job = _submit_follow_up(args, ctx, _options(args), [])
+        except (ImportError, RuntimeError) as exc:  # submitit missing, no Slurm here
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"every run is done: the analyses are Slurm job {job}", file=sys.stderr)
+        return 0
     check_nproc(args.nproc_per_node, ctx.preset.device)
     command = torchrun_command(args.nproc_per_node, args.argv)
     ctx.log(f"analyses as {args.nproc_per_node} torchrun process(es): {' '.join(command)}")
