@@ -232,3 +232,20 @@ def test_launcher_torchrun_trains_then_analyses_like_the_sequential_path(
         p.name for p in (sequential / "runs").iterdir()
     )
     assert _outputs(out) == _outputs(sequential)
+
+
+@pytest.mark.slow
+def test_every_smoke_experiment_under_two_ranks_equals_the_sequential_path(
+    tmp_path: Path,
+) -> None:
+    seq, par = tmp_path / "seq", tmp_path / "par"
+    assert main(["run", "all", "--preset", "smoke", "--out", str(seq)]) == 0
+    argv = ["run", "all", "--preset", "smoke", "--out", str(par), "--launcher", "torchrun"]
+    assert main([*argv, "--nproc-per-node", "2"]) == 0
+    results = sorted(p.relative_to(seq) for p in seq.glob("*/result.json"))
+    assert results == sorted(p.relative_to(par) for p in par.glob("*/result.json"))
+    for path in results:
+        assert (par / path).read_bytes() == (seq / path).read_bytes(), path
+    for out in (seq, par):
+        assert main(["report", "--out", str(out)]) == 0
+    assert (par / "report.md").read_text() == (seq / "report.md").read_text()
