@@ -155,3 +155,12 @@ def test_combine_non_finite_anchor_does_not_poison_other_points() -> None:
     assert torch.isinf(pts[1, 3])
     assert torch.isfinite(pts[1, :3]).all()
     assert torch.equal(pts[2], b)
+
+
+def test_combine_gives_each_point_independently_of_the_other_points() -> None:
+    torch.manual_seed(0)
+    anchors = torch.randn(3, 5000)
+    coefficients = torch.rand(7, 3)
+    full = g.combine(coefficients, anchors)
+    for rows in (slice(1, None, 2), slice(0, 1), slice(2, 5), slice(6, 7)):
+        assert torch.equal(g.combine(coefficients[rows], anchors), full[rows])

@@ -12,6 +12,10 @@ report --out DIR [--tier RUN_DIR ...]
 list                  experiments and presets
 status --out DIR      runs done / running / failed / pending (see paper_repro.launch_cli)
 
+run ... --launcher torchrun --nproc-per-node N trains the runs, then runs the analyses as N
+torchrun processes sharding the probe grids; ``run`` started by torchrun (RANK and WORLD_SIZE
+set) is one such rank (paper_repro.torchrun).
+
 Every error is one line naming the flag or the file at fault (exit code 2). ``DIR/preset.json``
 is written only once the preset and its data are known to be good.
 """
@@ -33,11 +37,14 @@ from .device import PRECISIONS, resolve_device
 from .launch_cli import (
     add_launch_arguments,
     add_status_parser,
+    analyse_as_rank,
+    analyse_with_torchrun,
+    check_launch_arguments,
     launch_runs,
-    planned_configs,
     status_command,
 )
 from .presets import PRESETS, Preset, get_preset
+from .torchrun import process_group, under_torchrun
 
 if TYPE_CHECKING:
     from .experiments import Context
@@ -187,19 +194,34 @@ def _context(args: argparse.Namespace) -> Context:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .experiments import applicable, run_experiment
-
+    check_launch_arguments(args)
+    if under_torchrun():  # one rank: the group first, so that only rank 0 writes, even preset.json
+        with process_group(args.device or PRESETS[args.preset].device):
+            ctx = _context(args)
+            return analyse_as_rank(ctx, _experiment_names(args, ctx))
     ctx = _context(args)
-    out = ctx.out_dir
-    names = (
-        applicable(ctx.preset.task)
-        if args.experiments == ["all"]
-        else list(dict.fromkeys(args.experiments))
-    )
+    names = _experiment_names(args, ctx)
     if args.launcher != "sequential":
-        code = launch_runs(args, planned_configs(ctx.preset, out, names), ctx)
+        code = launch_runs(args, ctx, names)
         if code is not None:
             return code
+    if args.nproc_per_node is not None and not ctx.only_train:
+        return analyse_with_torchrun(args, ctx)
+    return _run_sequentially(ctx, names)
+
+
+def _experiment_names(args: argparse.Namespace, ctx: Context) -> list[str]:
+    from .experiments import applicable
+
+    if args.experiments == ["all"]:
+        return applicable(ctx.preset.task)
+    return list(dict.fromkeys(args.experiments))
+
+
+def _run_sequentially(ctx: Context, names: list[str]) -> int:
+    from .experiments import run_experiment
+
+    out = ctx.out_dir
     tic = time.perf_counter()
     for name in names:
         run_experiment(ctx, name)
@@ -236,6 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for torchrun and Slurm follow-ups
     try:
         if args.command == "run":
             return _run(args)

@@ -8,6 +8,10 @@ Writes
     ``0o666`` filtered by the process umask, so results get the permissions any other file would
     (``tempfile.mkstemp`` would make them ``0o600``).
 
+    Under ``torch.distributed`` (``run`` started by ``torchrun``) only rank 0 writes: the ranks
+    compute the same numbers, and a single writer means no two processes race on one file. On
+    the other ranks every write is a no-op (:func:`is_writer`).
+
 Reads
     :func:`read_json` and :func:`load_tensors` raise :class:`RunFileError` — one line naming the
     file and what is wrong with it — for a file that is missing, empty, truncated or malformed.
@@ -24,6 +28,8 @@ from typing import IO, Any
 
 import torch
 
+from surface_probe.distributed import rank_and_world
+
 
 class RunFileError(ValueError):
     """A file of a reproduction cannot be read; the message names it."""
@@ -33,8 +39,16 @@ class RunFileError(ValueError):
         self.path = Path(path)
 
 
+def is_writer() -> bool:
+    """False on the ranks > 0 of an initialised ``torch.distributed`` group, else True."""
+    return rank_and_world()[0] == 0
+
+
 def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Create or replace ``path`` with what ``write(fh)`` writes to a binary handle, atomically."""
+    """Create or replace ``path`` with what ``write(fh)`` writes to a binary handle, atomically
+    (on rank 0 only, see the module doc)."""
+    if not is_writer():
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -184,6 +184,28 @@ def slurm_executor(
         params["slurm_partition"] = options.partition
     executor.update_parameters(**params)
     return executor
+
+
+def submit_after(
+    job_ids: Sequence[str],
+    task: Any,
+    log_dir: Path,
+    options: ClusterOptions,
+    *,
+    gpus: int,
+    cpus: int,
+) -> str:
+    """Submit ``task`` (a picklable callable) as one Slurm job on one node with ``gpus`` GPUs
+    and ``cpus`` CPUs that starts once every job of ``job_ids`` (array tasks ``J_i`` count as
+    their array ``J``) has ended well (``afterok``: a failed run holds it back), at once when
+    ``job_ids`` is empty; returns its job id."""
+    submitit = import_submitit("submitit")
+    resources = replace(options, gpus_per_run=gpus, cpus_per_run=cpus)
+    executor = slurm_executor(submitit, log_dir, 1, resources)
+    arrays = sorted({job_id.split("_")[0] for job_id in job_ids})
+    if arrays:
+        executor.update_parameters(slurm_dependency="afterok:" + ":".join(arrays))
+    return str(executor.submit(task).job_id)
 
 
 def _run_local(

@@ -116,10 +116,13 @@ def combine(coefficients: Tensor, anchors: Tensor) -> Tensor:
     """Points θ_p = Σ_k C[p, k] anchors[k]: (P, K) × (K, dim) → (P, dim) in the anchors' dtype
     and device, accumulated in float32 or wider (bf16/fp16 anchors are combined in float32).
 
-    With finite anchors this is one matrix product (a 0/1 row returns its anchor exactly, as
-    1·a + 0·b = a in IEEE arithmetic).  If some anchor holds inf/nan, terms with C[p, k] = 0 are
-    skipped rather than multiplied (0·inf = nan), so that anchor never poisons points that do
-    not use it."""
+    Each point is accumulated on its own, term by term in anchor order (elementwise, not a
+    matrix product, whose BLAS blocking makes a row's rounding depend on the other rows): a
+    point's value does not depend on which points share its chunk, so probes sharded over
+    torch.distributed ranks equal one process bitwise. A 0/1 row returns its anchor exactly
+    (0 + 1·a + 0·b = a in IEEE arithmetic). If some anchor holds inf/nan, terms with
+    C[p, k] = 0 are skipped rather than multiplied (0·inf = nan), so that anchor never poisons
+    points that do not use it."""
     if anchors.ndim != 2 or coefficients.ndim != 2 or coefficients.shape[1] != anchors.shape[0]:
         raise ValueError(
             f"coefficients {tuple(coefficients.shape)} do not match anchors {tuple(anchors.shape)}"
@@ -127,12 +130,12 @@ def combine(coefficients: Tensor, anchors: Tensor) -> Tensor:
     wide = torch.promote_types(anchors.dtype, torch.float32)
     c = coefficients.to(device=anchors.device, dtype=wide)
     a = anchors.to(wide)
-    if bool(torch.isfinite(a).all()):
-        return (c @ a).to(anchors.dtype)
+    finite = bool(torch.isfinite(a).all())
     out = torch.zeros(c.shape[0], a.shape[1], dtype=wide, device=a.device)
     for k in range(a.shape[0]):
         ck = c[:, k : k + 1]
-        out += torch.where(ck != 0, ck * a[k], 0.0)
+        term = ck * a[k]
+        out += term if finite else torch.where(ck != 0, term, 0.0)
     return out.to(anchors.dtype)
 
 
