@@ -273,8 +273,12 @@ def claim(claim_id: str) -> Any:
     return next(c for c in CLAIMS if c.id == claim_id)
 
 
+COMPANION_EXPERIMENTS = ("yu_morozov",)
+"""Experiments whose claims have their known answers in their own test module."""
+
+
 def test_every_claim_has_known_answers() -> None:
-    assert set(KNOWN) == {c.id for c in CLAIMS}
+    assert set(KNOWN) == {c.id for c in CLAIMS if c.experiment not in COMPANION_EXPERIMENTS}
 
 
 @pytest.mark.parametrize("claim_id", list(KNOWN))

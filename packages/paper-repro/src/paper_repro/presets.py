@@ -152,6 +152,12 @@ PRESETS: dict[str, Preset] = {
         line_steps=7,
         probe_examples=128,
         device="cpu",
+        yu_morozov_solutions=2,
+        yu_morozov_qn_iterations=3,
+        yu_morozov_fourier_modes=1,
+        yu_morozov_fit_steps=2,
+        yu_morozov_fit_points=3,
+        yu_morozov_probe_examples=64,
         deviations=(
             *_REDUCED_DEVIATIONS,
             "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
@@ -179,6 +185,12 @@ PRESETS: dict[str, Preset] = {
         line_steps=41,
         probe_examples=10000,
         weight_decay=5e-4,
+        yu_morozov_solutions=5,
+        yu_morozov_qn_iterations=500,
+        yu_morozov_fourier_modes=10,
+        yu_morozov_fit_steps=1000,
+        yu_morozov_fit_points=50,
+        yu_morozov_probe_examples=0,
         deviations=(
             "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
             "on seed 0 (the paper does not say how it chose).",

@@ -21,7 +21,19 @@ from typing import Any
 
 from ..claims import Claim, Judgement, Record, judge
 from ..presets import PRESETS, Preset
-from . import fig2_3, fig4, fig5_6, fig7, fig9, fig10, fig11, table1, table1_lstm, table2_fig8
+from . import (
+    fig2_3,
+    fig4,
+    fig5_6,
+    fig7,
+    fig9,
+    fig10,
+    fig11,
+    table1,
+    table1_lstm,
+    table2_fig8,
+    yu_morozov,
+)
 from .context import Analysis, Context, load_result, save_result
 
 
@@ -39,7 +51,19 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {
     m.NAME: Experiment(m.NAME, m.TITLE, m.TASK, m.plan, m.analyse, m.Numbers, m.CLAIMS)
-    for m in (table1, table1_lstm, fig2_3, fig4, fig5_6, fig7, table2_fig8, fig9, fig10, fig11)
+    for m in (
+        table1,
+        table1_lstm,
+        fig2_3,
+        fig4,
+        fig5_6,
+        fig7,
+        table2_fig8,
+        fig9,
+        fig10,
+        fig11,
+        yu_morozov,
+    )
 }
 """Every experiment by name, in the paper's order."""
 

@@ -49,7 +49,10 @@ def train_epoch(
     train_x: torch.Tensor,
     train_y: torch.Tensor,
 ) -> int:
-    """Run training epoch ``epoch`` (1-based); return the number of optimizer steps taken."""
+    """Run training epoch ``epoch`` (1-based); return the number of optimizer steps taken.
+
+    An epoch of one step over the whole training set (full batch) ends with
+    :func:`refresh_bn_statistics` on the training set."""
     reseed_torch(derive_seed(config.data_seed, epoch, DROPOUT_TAG))
     batches = minibatch_order(
         train_x.shape[0], config.batch_size, seed=config.data_seed, epoch=epoch
@@ -81,7 +84,34 @@ def train_epoch(
             optimizer.step(rk_optim.bn_stats_from_first_stage(model, closure))
         else:
             optimizer.step(closure)
+    if len(batches) == 1:
+        refresh_bn_statistics(model, train_x, device, config.precision)
     return len(batches)
+
+
+def refresh_bn_statistics(
+    model: nn.Module, x: torch.Tensor, device: torch.device, precision: str
+) -> None:
+    """Set every BatchNorm layer's running statistics to those of the batch ``x`` at the current
+    weights (one forward pass in training mode).
+
+    Run after an epoch that is a single full-batch step: the running averages (momentum 0.1)
+    then hold the statistics of a few earlier iterates, which a few large quasi-Newton steps
+    leave far from the weights they are saved with; evaluation would judge a model that was
+    never trained."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average: over one batch, that batch's statistics
+    try:
+        with torch.no_grad(), autocast(device, precision):
+            model(x)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
 
 
 def _build_optimizer(model: nn.Module, config: TrainConfig, phase: Phase) -> torch.optim.Optimizer:
