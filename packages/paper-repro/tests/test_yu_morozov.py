@@ -18,6 +18,7 @@ from paper_repro.data import DataBundle
 from paper_repro.experiments import EXPERIMENTS, Context, judge_claim, run_experiment, yu_morozov
 from paper_repro.experiments.runsets import restart_plan
 from paper_repro.optimizers import TRAINING_LINE_SEARCH_EVALS
+from paper_repro.preset import YuMorozov
 from paper_repro.presets import PRESETS
 from paper_repro.rules import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from paper_repro.train import TrainConfig, train
@@ -91,7 +92,7 @@ def test_plan_reuses_the_sgd_restarts_and_trains_quasi_newton_full_batch(tmp_pat
     n_train = ctx.data("bn").train_x.shape[0]
     for seed, config in enumerate(planned["lbfgs_golden"]):
         assert (config.batch_size, config.init_seed, config.data_seed) == (n_train, seed, seed)
-        assert config.epochs == PRESETS["cpu"].yu_morozov_qn_iterations
+        assert config.epochs == PRESETS["cpu"].yu_morozov.iterations
         assert config.model_kwargs == restarts[0].model_kwargs
 
 
@@ -224,7 +225,7 @@ def test_smoke_run_numbers_hold_together(tmp_path: Path) -> None:
     result = run_experiment(ctx, "yu_morozov")
     assert result is not None
     n = result["numbers"]
-    k = PRESETS["smoke"].yu_morozov_solutions
+    k = PRESETS["smoke"].yu_morozov.solutions
     assert len(n["solutions"]) == 2 * k - len(n["failed"])
     names = [s["name"] for s in n["solutions"]]
     assert sorted((p["a"], p["b"]) for p in n["pairs"]) == sorted(
@@ -246,3 +247,11 @@ def test_smoke_run_numbers_hold_together(tmp_path: Path) -> None:
     assert (tmp_path / result["figures"][0]).with_suffix(".pdf").stat().st_size > 1000
     saved = json.loads((tmp_path / "yu_morozov" / "result.json").read_text())
     assert saved["numbers"]["pairs"] == n["pairs"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("solutions", 0), ("iterations", 0), ("points", 1), ("probe", -1)]
+)
+def test_a_bad_size_is_refused_naming_it(field: str, value: int) -> None:
+    with pytest.raises(ValueError, match=rf"yu_morozov\.{field} must be an integer >= "):
+        YuMorozov(**{field: value})

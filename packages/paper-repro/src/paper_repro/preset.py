@@ -20,14 +20,6 @@ ROLES: tuple[str, ...] = ("bn", "nobn", "conv_bn", "conv_nobn")
 """The model/data roles every preset defines."""
 EXOTIC_ROLES: tuple[str, ...] = ("conv_bn", "conv_nobn")
 """The roles of Figure 11 (trained for ``exotic_epochs`` at ``exotic_batch_size``)."""
-_YU_MOROZOV_MINIMA = {
-    "solutions": 1,
-    "qn_iterations": 1,
-    "fourier_modes": 1,
-    "fit_steps": 0,
-    "fit_points": 2,
-    "probe_examples": 0,
-}
 
 
 @dataclass(frozen=True)
@@ -39,6 +31,30 @@ class Setup:
     dataset: str
     dataset_kwargs: Mapping[str, Any]
     description: str
+
+
+@dataclass(frozen=True)
+class YuMorozov:
+    """Sizes of the Yu & Morozov experiment (:mod:`paper_repro.experiments.yu_morozov`)."""
+
+    solutions: int = 3
+    """Solutions per method (SGD and quasi-Newton from seeds 0 … n−1)."""
+    iterations: int = 50
+    """Full-batch quasi-Newton iterations (one per epoch)."""
+    modes: int = 2
+    """Sine terms N of every fitted Fourier path."""
+    fit_steps: int = 30
+    """Adam steps fitting each path."""
+    points: int = 8
+    """M, the path points t_m = m/M of the fitting objective."""
+    probe: int = 500
+    """Training examples the paths are fitted and profiled on (0: the preset's
+    ``probe_examples``, as every other probe)."""
+
+    def __post_init__(self) -> None:
+        minima = {"solutions": 1, "iterations": 1, "modes": 1, "fit_steps": 0, "points": 2}
+        for name, minimum in {**minima, "probe": 0}.items():
+            check_int(f"yu_morozov.{name}", getattr(self, name), minimum=minimum)
 
 
 @dataclass(frozen=True)
@@ -83,19 +99,7 @@ class Preset:
     precision: str = "fp32"
     grad_clip: float | None = None
     deviations: tuple[str, ...] = field(default_factory=tuple)
-    yu_morozov_solutions: int = 3
-    """Yu & Morozov: solutions per method (SGD and quasi-Newton from seeds 0 … n−1)."""
-    yu_morozov_qn_iterations: int = 50
-    """Yu & Morozov: full-batch quasi-Newton iterations (one per epoch)."""
-    yu_morozov_fourier_modes: int = 2
-    """Yu & Morozov: sine terms N of every fitted Fourier path."""
-    yu_morozov_fit_steps: int = 30
-    """Yu & Morozov: Adam steps fitting each path."""
-    yu_morozov_fit_points: int = 8
-    """Yu & Morozov: M, the path points t_m = m/M of the fitting objective."""
-    yu_morozov_probe_examples: int = 500
-    """Yu & Morozov: training examples the paths are fitted and profiled on (0: the first
-    ``probe_examples``, as every other probe)."""
+    yu_morozov: YuMorozov = field(default_factory=YuMorozov)
 
     def __post_init__(self) -> None:
         missing = [r for r in ROLES if r not in self.setups]
@@ -114,9 +118,6 @@ class Preset:
             raise ValueError(
                 f"preset {self.name!r}: pilot_fraction must be in (0, 1], got {self.pilot_fraction}"
             )
-        for knob, minimum in _YU_MOROZOV_MINIMA.items():
-            value = getattr(self, f"yu_morozov_{knob}")
-            check_int(f"preset {self.name!r}: yu_morozov_{knob}", value, minimum=minimum)
         if self.seeds < 1:
             raise ValueError(f"preset {self.name!r}: seeds must be >= 1, got {self.seeds}")
         bad = [f for f in self.switch_fractions if not 0.0 < f < 1.0]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .optimizers import OPTIMIZERS, PAPER_LR_GRID
-from .preset import EXOTIC_ROLES, ROLES, Preset, Setup, json_ready
+from .preset import EXOTIC_ROLES, ROLES, Preset, Setup, YuMorozov, json_ready
 from .tiers import (
     FASHION_NIN_WIDTH,
     FASHION_OPTIMIZERS,
@@ -152,12 +152,7 @@ PRESETS: dict[str, Preset] = {
         line_steps=7,
         probe_examples=128,
         device="cpu",
-        yu_morozov_solutions=2,
-        yu_morozov_qn_iterations=3,
-        yu_morozov_fourier_modes=1,
-        yu_morozov_fit_steps=2,
-        yu_morozov_fit_points=3,
-        yu_morozov_probe_examples=64,
+        yu_morozov=YuMorozov(solutions=2, iterations=3, modes=1, fit_steps=2, points=3, probe=64),
         deviations=(
             *_REDUCED_DEVIATIONS,
             "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
@@ -185,12 +180,9 @@ PRESETS: dict[str, Preset] = {
         line_steps=41,
         probe_examples=10000,
         weight_decay=5e-4,
-        yu_morozov_solutions=5,
-        yu_morozov_qn_iterations=500,
-        yu_morozov_fourier_modes=10,
-        yu_morozov_fit_steps=1000,
-        yu_morozov_fit_points=50,
-        yu_morozov_probe_examples=0,
+        yu_morozov=YuMorozov(
+            solutions=5, iterations=500, modes=10, fit_steps=1000, points=50, probe=0
+        ),
         deviations=(
             "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
             "on seed 0 (the paper does not say how it chose).",

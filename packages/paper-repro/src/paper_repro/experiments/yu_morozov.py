@@ -1,22 +1,22 @@
 """Yu & Morozov: SGD against a full-batch quasi-Newton method — barriers, depth, generalisation.
 
-Solutions: ``yu_morozov_solutions`` runs of each method from seeds 0 … n−1 (seed s: the same θ_0
+Solutions: ``yu_morozov.solutions`` runs of each method from seeds 0 … n−1 (seed s: the same θ_0
 for both methods) on the ``bn`` role —
 
 * SGD at its pilot-chosen rate with the role's epochs and batch size: the very runs Figures 4–6
   train, loaded from the run cache;
 * ``lbfgs_golden`` (L-BFGS whose step comes from a golden-section line search) full-batch: the
   batch is the whole training set, so each epoch is one quasi-Newton iteration on the exact
-  training loss, for ``yu_morozov_qn_iterations`` iterations; no rate to choose (the line search
+  training loss, for ``yu_morozov.iterations`` iterations; no rate to choose (the line search
   picks every step; its first trial step is 1).
 
 Failed runs are screened out (:mod:`paper_repro.screening`). For every pair (a, b) of kept
 solutions the Fourier path
 
-    θ(t) = (1 − t) θ_a + t θ_b + Σ_{n=1}^{N} b_n sin(nπt),      N = ``yu_morozov_fourier_modes``,
+    θ(t) = (1 − t) θ_a + t θ_b + Σ_{n=1}^{N} b_n sin(nπt),      N = ``yu_morozov.modes``,
 
-starts on the straight line (b_n = 0) and is fitted by Adam for ``yu_morozov_fit_steps`` steps on
-Σ_{m=1}^{M−1} L(θ(t_m)) + λ Σ_m ‖θ(t_{m+1}) − θ(t_m)‖² (t_m = m/M, M = ``yu_morozov_fit_points``,
+starts on the straight line (b_n = 0) and is fitted by Adam for ``yu_morozov.fit_steps`` steps on
+Σ_{m=1}^{M−1} L(θ(t_m)) + λ Σ_m ‖θ(t_{m+1}) − θ(t_m)‖² (t_m = m/M, M = ``yu_morozov.points``,
 λ = 1e-4; ``sp.fit_path(objective="discrete")``). Its height H = max_t L(θ(t)) (Yu & Morozov's
 barrier) is read from ``sp.path_profile`` on ``line_steps`` points, like the straight line's. The
 pair's group is the method when both solutions share it, else "across". A solution's isolation is
@@ -72,12 +72,12 @@ DEVIATIONS: tuple[str, ...] = (
     "Networks and data: the preset's `bn` role (the cpu preset: a 1-D CNN with BatchNorm on "
     "MNIST-1D) instead of Yu & Morozov's networks and data sets.",
     "Quasi-Newton: L-BFGS (history 10) with a golden-section line search, full-batch, for a "
-    "fixed number of iterations (the preset's `yu_morozov_qn_iterations`); BatchNorm running "
+    "fixed number of iterations (the preset's `yu_morozov.iterations`); BatchNorm running "
     "statistics are those of the whole training set at each iterate's weights.",
     "SGD: plain SGD at the rate the pilots chose from Im et al.'s grid, with the preset's "
     "epochs and batch size (the runs Figures 4–6 share), not trained to convergence.",
     "Paths: few Fourier terms, few Adam fitting steps and few points t_m, fitted and profiled "
-    "on the first `yu_morozov_probe_examples` training examples (the paper preset: N = 10, "
+    "on the first `yu_morozov.probe` training examples (the paper preset: N = 10, "
     "1,000 steps, M = 50); BatchNorm statistics re-estimated at every point of a path.",
     "Few solutions per method (cpu: 3), so the comparisons rest on 3 pairs per method.",
 )
@@ -116,9 +116,9 @@ class Numbers(TypedDict):
 
 def plan(ctx: Context) -> dict[str, Any]:
     p = ctx.preset
-    seeds = range(p.yu_morozov_solutions)
+    seeds = range(p.yu_morozov.solutions)
     full_batch = _train_size(ctx, "bn")
-    qn_epochs = p.yu_morozov_qn_iterations
+    qn_epochs = p.yu_morozov.iterations
     return {
         SGD: [ctx.config("bn", SGD, seed=s) for s in seeds],
         QN: [
@@ -142,7 +142,7 @@ def _label(run: RunResult) -> str:
 
 def _probe(ctx: Context) -> Any:
     x, y = ctx.probe_data("bn")
-    n = ctx.preset.yu_morozov_probe_examples or x.shape[0]
+    n = ctx.preset.yu_morozov.probe or x.shape[0]
     return x[:n], y[:n]
 
 
@@ -155,17 +155,15 @@ def _pair(
     line = sp.path_profile(
         model, sp.path(model, a.final_state, b.final_state), probe, steps=p.line_steps
     )
-    start = sp.path(
-        model, a.final_state, b.final_state, kind="fourier", bends=p.yu_morozov_fourier_modes
-    )
+    start = sp.path(model, a.final_state, b.final_state, kind="fourier", bends=p.yu_morozov.modes)
     fitted = sp.fit_path(
         model,
         start,
         probe,
-        steps=p.yu_morozov_fit_steps,
+        steps=p.yu_morozov.fit_steps,
         objective="discrete",
         lam=LAMBDA,
-        points=p.yu_morozov_fit_points,
+        points=p.yu_morozov.points,
     )
     profile = sp.path_profile(model, fitted, probe, steps=p.line_steps)
     group = a.config.schedule if a.config.schedule == b.config.schedule else "across"
@@ -218,8 +216,8 @@ def analyse(ctx: Context, planned: dict[str, Any]) -> Analysis:
         "pairs": pairs,
         "map_spread": spread[0],
         "weight_spread": spread[1],
-        "fourier_modes": ctx.preset.yu_morozov_fourier_modes,
-        "fit_steps": ctx.preset.yu_morozov_fit_steps,
+        "fourier_modes": ctx.preset.yu_morozov.modes,
+        "fit_steps": ctx.preset.yu_morozov.fit_steps,
     }
     return numbers, figures
 
@@ -240,6 +238,9 @@ def _figure(pairs: list[PathPair], profiles: list[sp.PathResult], kpca: sp.Solut
             ax.legend(fontsize=6)
         ax.set_title(f"fitted Fourier paths: {group}")
     sp.plot.geometry.solution_map(kpca, ax=axes[3])
+    spreads = ", ".join(f"{g} {v:.3g}" for g, v in kpca.map_spread.items())
+    axes[3].set_title(f"kernel-PCA map of the weights (map spread: {spreads})", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
