@@ -118,7 +118,7 @@ def ym(
     loss: tuple[list[float], list[float]] = (HIGH, [0.01, 0.02, 0.015]),
     isolation: tuple[list[float], list[float]] = (LOW, HIGH),
     spread: tuple[float, float] = (1.0, 2.0),
-    train_acc: tuple[list[float], list[float]] = ([0.9] * 3, [1.0] * 3),
+    train_acc: tuple[list[float], list[float]] = ([0.98] * 3, [1.0] * 3),
     test_acc: tuple[list[float], list[float]] = ([0.9, 0.91, 0.89], [0.8, 0.81, 0.79]),
 ) -> dict[str, Any]:
     """``yu_morozov.Numbers``: three solutions per method with these values, fitted heights of
@@ -178,6 +178,15 @@ MORE_INCONCLUSIVE = {
 }
 
 
+def test_generalisation_is_not_judged_when_sgd_under_fits() -> None:
+    """SGD stopped far from fitting the training set: its lower test accuracy measures training
+    progress, not generalisation (and so does a higher one)."""
+    under = ([0.85] * 3, [1.0] * 3)
+    for test_acc in (([0.8] * 3, [0.9] * 3), ([0.9] * 3, [0.8] * 3)):
+        numbers = ym(train_acc=under, test_acc=test_acc)
+        assert judge_claim(_claim("YM-generalise"), numbers).verdict == INC
+
+
 def _claim(claim_id: str) -> Any:
     return next(c for c in yu_morozov.CLAIMS if c.id == claim_id)
 
@@ -214,7 +223,7 @@ def test_rules_print_their_thresholds_and_controls() -> None:
     assert "≥ 3 fitted paths within each method" in texts["YM-barriers"]
     assert "straight line (+2%) for ≥ 90% of pairs" in texts["YM-barriers"]
     assert "≥ 1.2 reproduced, < 1 not reproduced" in texts["YM-deep-isolated"]
-    assert "train accuracy ≥ SGD's − 1%" in texts["YM-generalise"]
+    assert "mean train accuracies within 5 points" in texts["YM-generalise"]
     assert all(c.control in c.rule_text for c in yu_morozov.CLAIMS)
 
 

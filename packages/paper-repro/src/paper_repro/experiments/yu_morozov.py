@@ -65,8 +65,9 @@ FIT_SHARE = 0.9
 SPREAD_RATIO = (1.2, 1.0)
 """Map spread quasi-Newton / SGD: reproduced at or above the first, not reproduced below the
 second."""
-ACC_MARGIN = 0.01
-"""Claim (c)'s control: quasi-Newton's mean training accuracy at least SGD's minus this."""
+ACC_MARGIN = 0.05
+"""Claim (c)'s control: the two methods' mean training accuracies at most this far apart (a
+method that under-fits wins or loses on test accuracy for the wrong reason)."""
 
 DEVIATIONS: tuple[str, ...] = (
     "Networks and data: the preset's `bn` role (the cpu preset: a 1-D CNN with BatchNorm on "
@@ -294,7 +295,7 @@ def _deep_isolated(n: Record) -> tuple[Any, str]:
 def _generalise(n: Record) -> tuple[Any, str]:
     test = _per_method(n, SGD, "test_acc"), _per_method(n, QN, "test_acc")
     train = _per_method(n, SGD, "train_acc"), _per_method(n, QN, "train_acc")
-    fits = bool(train[0] and train[1]) and np.mean(train[1]) >= np.mean(train[0]) - ACC_MARGIN
+    fits = bool(train[0] and train[1]) and abs(np.mean(train[1]) - np.mean(train[0])) <= ACC_MARGIN
     ours = (
         f"test accuracy SGD {fmt(test[0])} vs quasi-Newton {fmt(test[1])}; train accuracy SGD "
         f"{fmt(train[0])} vs quasi-Newton {fmt(train[1])}"
@@ -348,11 +349,11 @@ CLAIMS = (
         "quasi-Newton solutions.",
         Controlled(
             Larger("test accuracy of SGD", "of quasi-Newton"),
-            f"≥ {MIN_SOLUTIONS} kept solutions of each method and the quasi-Newton solutions fit "
-            f"the training set at least as well (mean train accuracy ≥ SGD's − {ACC_MARGIN:.0%})",
+            f"≥ {MIN_SOLUTIONS} kept solutions of each method and both fit the training set "
+            f"alike (mean train accuracies within {ACC_MARGIN * 100:.0f} points)",
         ),
-        "training accuracy of the same solutions (a quasi-Newton run that under-fits would "
-        "lose on test accuracy for the wrong reason); " + _SCREENED,
+        "training accuracy of the same solutions (a method that under-fits wins or loses on "
+        "test accuracy for the wrong reason: training progress, not generalisation); " + _SCREENED,
         _generalise,
     ),
 )
