@@ -31,6 +31,7 @@ def test_experiments_declare_their_task() -> None:
         "freeman_bruna",
         "table1_paths",
         "no_wrong_turns",
+        "yu_morozov",
     ]  # what `run all` runs
     assert applicable("language") == ["table1_lstm"]
     assert {n: p.task for n, p in PRESETS.items()} == {

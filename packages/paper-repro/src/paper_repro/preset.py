@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._validate import check_int
 from .optimizers import OPTIMIZERS
 from .train import TrainConfig
 
@@ -30,6 +31,30 @@ class Setup:
     dataset: str
     dataset_kwargs: Mapping[str, Any]
     description: str
+
+
+@dataclass(frozen=True)
+class YuMorozov:
+    """Sizes of the Yu & Morozov experiment (:mod:`paper_repro.experiments.yu_morozov`)."""
+
+    solutions: int = 3
+    """Solutions per method (SGD and quasi-Newton from seeds 0 … n−1)."""
+    iterations: int = 50
+    """Full-batch quasi-Newton iterations (one per epoch)."""
+    modes: int = 2
+    """Sine terms N of every fitted Fourier path."""
+    fit_steps: int = 30
+    """Adam steps fitting each path."""
+    points: int = 8
+    """M, the path points t_m = m/M of the fitting objective."""
+    probe: int = 500
+    """Training examples the paths are fitted and profiled on (0: the preset's
+    ``probe_examples``, as every other probe)."""
+
+    def __post_init__(self) -> None:
+        minima = {"solutions": 1, "iterations": 1, "modes": 1, "fit_steps": 0, "points": 2}
+        for name, minimum in {**minima, "probe": 0}.items():
+            check_int(f"yu_morozov.{name}", getattr(self, name), minimum=minimum)
 
 
 @dataclass(frozen=True)
@@ -93,6 +118,7 @@ class Preset:
     """No Wrong Turns: training examples of the full-batch gradient (the first ones; 0 = all)."""
     no_wrong_turns_shuffled: tuple[str, ...] = ("sgd", "adam")
     """No Wrong Turns: optimizers also recorded on shuffled labels (seed 0)."""
+    yu_morozov: YuMorozov = field(default_factory=YuMorozov)
 
     def __post_init__(self) -> None:
         missing = [r for r in ROLES if r not in self.setups]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .optimizers import OPTIMIZERS, PAPER_LR_GRID
-from .preset import EXOTIC_ROLES, ROLES, Preset, Setup, json_ready
+from .preset import EXOTIC_ROLES, ROLES, Preset, Setup, YuMorozov, json_ready
 from .tiers import (
     FASHION_NIN_WIDTH,
     FASHION_OPTIMIZERS,
@@ -167,6 +167,7 @@ PRESETS: dict[str, Preset] = {
         no_wrong_turns_full_every=2,
         no_wrong_turns_full_examples=128,
         no_wrong_turns_shuffled=("sgd",),
+        yu_morozov=YuMorozov(solutions=2, iterations=3, modes=1, fit_steps=2, points=3, probe=64),
         deviations=(
             *_REDUCED_DEVIATIONS,
             "Smoke scale: 400 examples, 2 epochs, 2 seeds, one switch point, 5×5 grids, and the "
@@ -206,6 +207,9 @@ PRESETS: dict[str, Preset] = {
         no_wrong_turns_seeds=3,
         no_wrong_turns_full_every=400,
         no_wrong_turns_full_examples=10000,
+        yu_morozov=YuMorozov(
+            solutions=5, iterations=500, modes=10, fit_steps=1000, points=50, probe=0
+        ),
         deviations=(
             "Learning rates chosen from the paper's grids by pilot runs of a quarter of the epochs "
             "on seed 0 (the paper does not say how it chose).",

@@ -38,6 +38,7 @@ from . import (
     table1_lstm,
     table1_paths,
     table2_fig8,
+    yu_morozov,
 )
 from .context import Analysis, Context, load_result, save_result
 
@@ -89,6 +90,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         freeman_bruna,
         table1_paths,
         no_wrong_turns,
+        yu_morozov,
     )
 }
 """Every experiment by name: the paper's, in its order, then the companion papers'."""
