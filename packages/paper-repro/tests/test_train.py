@@ -445,3 +445,30 @@ def test_recorded_bn_statistics_are_those_of_the_recorded_weights(
 
 def _bn_name(model: nn.Module) -> str:
     return next(n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm1d))
+
+
+def test_a_batch_beyond_the_gradient_chunk_accumulates_the_same_gradient(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full-batch steps at the paper's scale do not fit one forward pass: a batch larger than
+    ``GRADIENT_CHUNK`` is run in chunks whose gradients add up to the whole batch's (same loss,
+    same step, to rounding) for a network without BatchNorm."""
+    no_bn = {"in_features": 8, "num_classes": 3, "hidden": [16], "batchnorm": False}
+    config = _config(schedule="sgd@0.5:2", epochs=2, batch_size=96, model_kwargs=no_bn)
+    whole = train(config, tmp_path / "whole", data=DATA)
+    monkeypatch.setattr(train_mod, "GRADIENT_CHUNK", 40)  # chunks of 40, 40 and 16 examples
+    sizes: list[int] = []
+    build = train_mod.build_initial_model
+
+    def counted(c: TrainConfig) -> nn.Module:
+        model = build(c)
+        model.register_forward_pre_hook(lambda _m, args: sizes.append(args[0].shape[0]))
+        return model
+
+    monkeypatch.setattr(train_mod, "build_initial_model", counted)
+    chunked = train(config, tmp_path / "chunked", data=DATA)
+    assert sizes.count(40) == 2 * 2  # two epochs of one step: chunks of 40, 40 and 16
+    assert sizes.count(16) == 2
+    for name, value in whole.final_state.items():
+        assert torch.allclose(value, chunked.final_state[name], atol=1e-6), name
+    assert chunked.history[-1]["train_loss"] == pytest.approx(whole.history[-1]["train_loss"])

@@ -35,6 +35,12 @@ phase), before that optimizer's first step. It may register hooks on both (e.g. 
 DROPOUT_TAG = 0x0D50
 """Third key of the per-epoch dropout seed ``derive_seed(data_seed, epoch, DROPOUT_TAG)``."""
 
+GRADIENT_CHUNK = 8192
+"""Largest number of examples one forward/backward pass takes: a larger batch (the paper
+preset's full-batch quasi-Newton steps over 50,000 CIFAR-10 images) is split into chunks of this
+size whose gradients are accumulated, each weighted by its share of the batch, and whose
+BatchNorm layers normalise with each chunk's own statistics. No smaller preset reaches it."""
+
 BN_REFRESH_EXAMPLES = 1024
 """How many training examples (the first ones) estimate the BatchNorm statistics every epoch
 ends with (:func:`refresh_bn_statistics`)."""
@@ -79,9 +85,15 @@ def train_epoch(
             if rewind is not None:
                 rewind()
             optimizer.zero_grad(set_to_none=True)
-            with autocast(device, config.precision):
-                loss = flat_loss(model(xb), yb)
-            loss.backward()  # type: ignore[no-untyped-call]
+            loss = torch.zeros((), device=device)
+            for start in range(0, xb.shape[0], GRADIENT_CHUNK):
+                xc, yc = xb[start : start + GRADIENT_CHUNK], yb[start : start + GRADIENT_CHUNK]
+                with autocast(device, config.precision):
+                    part = flat_loss(model(xc), yc)
+                if xc.shape[0] < xb.shape[0]:
+                    part = part * (yc.numel() / yb.numel())
+                part.backward()  # type: ignore[no-untyped-call]
+                loss = loss + part.detach()
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(params, config.grad_clip)
             return loss
