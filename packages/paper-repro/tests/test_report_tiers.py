@@ -107,3 +107,12 @@ def test_every_experiment_answers_a_known_paper() -> None:
     stray = SimpleNamespace(__name__="stray", SOURCE="nobody_2099", NAME="stray")
     with pytest.raises(ValueError, match=r"stray\.SOURCE 'nobody_2099' is not in papers\.PAPERS"):
         _experiment(stray)  # type: ignore[arg-type]
+
+
+def test_each_directory_is_one_tier_in_the_order_first_named(tmp_path: Path) -> None:
+    from paper_repro.report.tiers import load_tiers
+
+    cpu = tier(tmp_path, "cpu", {})
+    lstm = tier(tmp_path, "lstm", {})
+    tiers = load_tiers(cpu, [lstm, cpu, tmp_path / "cpu" / ".." / "lstm", cpu])
+    assert [t.run_dir for t in tiers] == [cpu, lstm]

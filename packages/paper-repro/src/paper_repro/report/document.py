@@ -107,10 +107,13 @@ def _summary(tiers: list[Tier]) -> list[Block]:
     ]
 
 
+COUNTED = frozenset(c.id for c in CLAIMS if PAPERS[EXPERIMENTS[c.experiment].source].judged)
+"""The claims the per-tier counts include: the papers' (not the extension's findings)."""
+
+
 def _count(tier: Tier, wanted: str) -> int:
-    """How many of the papers' claims (not the extension's findings) ``tier`` judges ``wanted``."""
-    judged = {c.id for c in CLAIMS if PAPERS[EXPERIMENTS[c.experiment].source].judged}
-    return sum(j.verdict == wanted for c, j in tier.judgements.items() if c in judged)
+    """How many of the counted claims ``tier`` judges ``wanted``."""
+    return sum(j.verdict == wanted for c, j in tier.judgements.items() if c in COUNTED)
 
 
 def _experiment(out_dir: Path, exp: Experiment, tiers: list[Tier]) -> list[Block]:

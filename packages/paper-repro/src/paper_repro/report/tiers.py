@@ -85,8 +85,10 @@ def load_tiers(out_dir: Path, run_dirs: Sequence[Path]) -> list[Tier]:
     dirs = ([Path(out_dir)] if (Path(out_dir) / "preset.json").exists() else []) + [
         Path(d) for d in run_dirs
     ]
-    unique = list({d.resolve(): d for d in reversed(dirs)}.values())[::-1]
-    tiers = [load_tier(d) for d in unique]
+    first: dict[Path, Path] = {}  # resolved → as first named
+    for d in dirs:
+        first.setdefault(d.resolve(), d)
+    tiers = [load_tier(d) for d in first.values()]
     names = [t.name for t in tiers]
     if len(set(names)) < len(names):
         raise ValueError(f"--tier: the same preset twice ({', '.join(names)})")
