@@ -5,7 +5,7 @@ nox -s slow       tests marked slow
 nox -s lint       ruff check + ruff format --check
 nox -s typecheck  mypy on the packages
 nox -s bench      every package's benchmark; figures go to BENCHMARKS.md by hand
-nox -s demo       the main job: CPU reproduction of every experiment + report
+nox -s demo       the main job: the CPU reproduction on three tiers + one report
 nox -s repro -- ARGS   python -m paper_repro ARGS (e.g. `run fig5 --preset paper --out runs/p`)
 """
 
@@ -121,6 +121,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "paper_repro.bench", *session.posargs)
 
 
+DEMO, DEMO_LSTM, DEMO_FASHION = "runs/demo", "runs/demo_lstm", "runs/demo_fashion"
 FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
 FASHION_MNIST_MISSING = (
     "from paper_repro.data.fashion_mnist import DEBIAN_DIR, find_files; "
@@ -128,29 +129,33 @@ FASHION_MNIST_MISSING = (
 )
 
 
-def ensure_fashion_mnist(session: nox.Session) -> None:
-    """Install the Debian package with Fashion-MNIST when its files are missing and this is a
-    Debian machine run as root (apt-get reaches the package mirrors); otherwise say what to do."""
+def ensure_fashion_mnist(session: nox.Session) -> bool:
+    """Whether Fashion-MNIST is on this machine: its Debian package is installed when the files
+    are missing and this is a Debian machine run as root (apt-get reaches the package mirrors);
+    elsewhere a warning says what to do."""
     missing = session.run("python", "-c", FASHION_MNIST_MISSING, silent=True)
     if not isinstance(missing, str) or missing.strip() != "True":
-        return
+        return True
     is_root = getattr(os, "geteuid", lambda: -1)() == 0
     if shutil.which("apt-get") and is_root:
         session.log(f"Fashion-MNIST missing: installing the Debian package {FASHION_MNIST_PACKAGE}")
         session.run("apt-get", "update", external=True)
         session.run("apt-get", "install", "-y", FASHION_MNIST_PACKAGE, external=True)
-        return
+        return True
     session.warn(
-        f"Fashion-MNIST is missing: install it with `sudo apt-get install {FASHION_MNIST_PACKAGE}`"
-        " (Debian/Ubuntu), or put its four IDX files in a folder and pass `--data-root DIR` "
-        "(`--download` on a connected machine) to `python -m paper_repro run`"
+        f"Fashion-MNIST is missing, so the report has no natural-image tier: install it with "
+        f"`sudo apt-get install {FASHION_MNIST_PACKAGE}` (Debian/Ubuntu), or put its four IDX "
+        "files in a folder and run `nox -s repro -- run table1 fig5_6 fig7 --preset fashion_demo "
+        f"--out {DEMO_FASHION} --data-root DIR` (`--download` on a connected machine)"
     )
+    return False
 
 
 def run_lanes(session: nox.Session, lanes: dict[str, list[list[str]]]) -> None:
-    """Run each lane's commands in order, the lanes side by side (one core each: one torch
-    thread per process, so two lanes never oversubscribe two cores); each lane's output goes to
-    its log file. A failed command stops its lane and then the session, naming the log."""
+    """Run each lane's commands in order, the lanes side by side, each lane's output to its log
+    file. Every process has one torch thread, so the lanes share the cores without spinning
+    threads oversubscribing them. A failed command stops its lane and then the session, naming
+    the log."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env["PATH"] = f"{session.bin}{os.pathsep}{env['PATH']}"
 
@@ -174,42 +179,25 @@ def run_lanes(session: nox.Session, lanes: dict[str, list[list[str]]]) -> None:
         session.error("; ".join(failures))
 
 
-DEMO, DEMO_LSTM, DEMO_FASHION = "runs/demo", "runs/demo_lstm", "runs/demo_fashion"
-
-
-def write_demo_report(session: nox.Session) -> None:
-    """One report in runs/demo over the demo's tiers (and the Fashion-MNIST tier once run)."""
-    tiers = [d for d in (DEMO_LSTM, DEMO_FASHION) if Path(d, "preset.json").exists()]
-    args = [arg for d in tiers for arg in ("--tier", d)]
-    session.run("python", "-m", "paper_repro", "report", "--out", DEMO, *args)
-
-
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: every experiment of the four papers on the cpu preset (1-D CNN on MNIST-1D)
-    in one lane, Table 1 on the paper's LSTM in the other, then one report over both tiers
-    (runs/demo/report.md, .html)."""
+    """The main job, three tiers side by side (one lane each), then one report over them in
+    runs/demo/report.md, .html: every experiment of the four papers on the cpu preset (1-D CNN on
+    MNIST-1D); Table 1 and Figures 5–7 on the paper's VGG on Fashion-MNIST; Table 1 on the
+    paper's LSTM."""
     install_workspace(session)
     run = ["python", "-m", "paper_repro", "run"]
     lanes = {
         f"{DEMO}/lane_cpu.log": [[*run, "all", "--preset", "cpu", "--out", DEMO]],
         f"{DEMO}/lane_lstm.log": [[*run, "all", "--preset", "lstm", "--out", DEMO_LSTM]],
     }
+    if ensure_fashion_mnist(session):
+        fashion = ["table1", "fig5_6", "fig7", "--preset", "fashion_demo", "--out", DEMO_FASHION]
+        lanes[f"{DEMO}/lane_fashion.log"] = [[*run, *fashion]]
     run_lanes(session, lanes)
-    write_demo_report(session)
-
-
-@nox.session
-def demo_fashion(session: nox.Session) -> None:
-    """The paper's VGG on Fashion-MNIST (Table 1, Figs. 5–7; about an hour on 2 cores, see
-    BENCHMARKS.md), then the demo's report again with this tier beside the others."""
-    install_workspace(session)
-    ensure_fashion_mnist(session)
-    session.run(
-        "python", "-m", "paper_repro", "run", "table1", "fig5_6", "fig7",
-        "--preset", "fashion_demo", "--out", DEMO_FASHION,
-    )  # fmt: skip
-    write_demo_report(session)
+    done = [tier for tier in (DEMO_FASHION, DEMO_LSTM) if Path(tier, "preset.json").exists()]
+    tiers = [arg for tier in done for arg in ("--tier", tier)]
+    session.run("python", "-m", "paper_repro", "report", "--out", DEMO, *tiers)
 
 
 @nox.session

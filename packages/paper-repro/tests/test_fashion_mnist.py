@@ -226,6 +226,22 @@ def test_bundle_pads_standardises_and_subsets(tmp_path: Path, no_debian: Path) -
     torch.testing.assert_close(test_pixels, torch.from_numpy(test_images) / 255.0)
 
 
+def test_images_are_channels_last_with_the_loaders_values(tmp_path: Path, no_debian: Path) -> None:
+    write_fashion(tmp_path, sizes=(7, 5))
+    raw = fashion_mnist.load_fashion_mnist(root=tmp_path, train_size=6, test_size=5)
+    bundle = load_dataset("fashion_mnist", root=tmp_path, train_size=6, test_size=5)
+    layout = torch.channels_last
+    for split in ("train_x", "test_x"):
+        x = getattr(bundle, split)
+        assert x.is_contiguous(memory_format=layout), split
+        assert not x.is_contiguous(), split
+        assert torch.equal(x, getattr(raw, split)), split
+    # A minibatch indexed from it (as the training loop draws them) keeps the layout.
+    assert bundle.train_x[torch.tensor([4, 0, 2])].is_contiguous(memory_format=layout)
+    # Inputs that are not images are left as they are.
+    assert load_dataset("mnist1d", num_samples=60).train_x.is_contiguous()
+
+
 def test_bundle_errors_name_the_argument_or_file(tmp_path: Path, no_debian: Path) -> None:
     write_fashion(tmp_path, sizes=(4, 3))
     with pytest.raises(ValueError, match=r"train_size=5 exceeds the 4 examples of .*train-images"):

@@ -17,8 +17,8 @@ from .data.text import ptb_present
 from .optimizers import PAPER_LR_GRID
 from .preset import ROLES, Preset, Setup
 
-FASHION_TRAIN_SIZE = 5000
-FASHION_TEST_SIZE = 2000
+FASHION_TRAIN_SIZE = 4000
+FASHION_TEST_SIZE = 1000
 FASHION_VGG_WIDTH = 0.125
 FASHION_NIN_WIDTH = 0.25
 FASHION_OPTIMIZERS = ("sgd", "adam", "heun", "adam_rk2")
@@ -112,6 +112,7 @@ def fashion_presets(base: Preset) -> dict[str, Preset]:
         seeds=2,
         switch_fractions=(0.5,),
         pilot_fraction=0.2,
+        probe_examples=500,
     )
     return {"fashion": full, "fashion_demo": demo}
 
