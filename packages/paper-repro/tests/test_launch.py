@@ -22,8 +22,8 @@ from paper_repro import launch as launch_mod
 from paper_repro.cli import main
 from paper_repro.experiments import Context
 from paper_repro.launch import ClusterOptions, TrainTask, launch
-from paper_repro.launch_cli import planned_configs
 from paper_repro.pilot import pilot_configs
+from paper_repro.planning import planned_configs
 from paper_repro.presets import get_preset
 from paper_repro.run_status import collect_status, run_status
 from paper_repro.train import TrainConfig

@@ -327,6 +327,17 @@ def test_bench_table_runs() -> None:
     assert table.count("×") == 2
 
 
+def test_bench_layout_table_times_both_layouts() -> None:
+    table = bench.layout(repeats=1)
+    rows = [line.split("|")[1:-1] for line in table.splitlines() if line.startswith("| ")][1:]
+    assert [r[0].strip() for r in rows] == ["training step (batch 128)", "eval forward, 1,000"]
+    for _, plain, last, ratio in rows:
+        assert float(plain) > 0
+        assert float(last) > 0
+        speed_up = float(ratio.strip().rstrip("×"))
+        assert speed_up == pytest.approx(float(plain) / float(last), rel=0.02)
+
+
 def _killed_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epochs: int) -> Path:
     """A run of ``_config()`` killed after ``epochs`` epochs; returns its run directory."""
     with monkeypatch.context() as m:

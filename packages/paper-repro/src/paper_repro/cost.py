@@ -101,7 +101,7 @@ def measured_cpu_flops(config: TrainConfig, steps: int = 3) -> float:
 def estimate(preset_name: str, cpu_preset: str, gpu_tflops: float) -> str:
     """The estimate as text: runs, measured CPU rate, assumed GPU rate, FLOPs and hours."""
     from .experiments import applicable
-    from .launch_cli import planned_configs
+    from .planning import planned_configs
 
     preset = get_preset(preset_name)
     planned = planned_configs(preset, Path("unused"), applicable(preset.task), assume_rates=True)

@@ -7,7 +7,8 @@
     status --out DIR      runs of DIR/runs: done / running / failed / pending, last epoch, errors
 
 The runs are planned in rounds — the learning-rate pilots, then the runs at the rates they chose
-(:func:`planned_configs`) — and each round is trained before the next is planned.
+(:func:`paper_repro.planning.planned_configs`) — and each round is trained before the next is
+planned.
 
 ``local``     the pending runs as parallel local processes, then the experiments, in this command.
 ``torchrun``  the pending runs in this process (with ``--max-parallel N`` > 1: N local
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from surface_probe.distributed import barrier, rank_and_world
 
 from .launch import ClusterOptions, LaunchReport, launch, submit_after
-from .presets import Preset
+from .planning import planned_configs
 from .run_status import collect_status, format_status
 from .run_task import import_submitit
 from .torchrun import check_nproc, torchrun_command
@@ -271,43 +272,3 @@ def analyse_as_rank(ctx: Context, names: Sequence[str]) -> int:
         run_experiment(ctx, name)
         barrier()  # rank 0 has written the result before any rank reads it
     return 0
-
-
-def planned_configs(
-    preset: Preset, out_dir: Path, names: Sequence[str], *, assume_rates: bool = False
-) -> list[TrainConfig]:
-    """Every TrainConfig the experiments ``names`` can train now under ``preset``.
-
-    Each experiment's ``plan(ctx)`` needs the pilot-chosen rates. Where the pilots of a
-    (role, optimizer) are all finished in ``out_dir/runs``, the rate comes from them; otherwise
-    the unfinished pilots are planned and — unless ``assume_rates`` (the cost estimate: any rate
-    of the grid trains as long) — the experiments needing that rate wait for the next invocation,
-    which finds the pilots done. Nothing is trained here.
-    """
-    from .experiments import EXPERIMENTS, Context
-    from .experiments.context import map_plan
-    from .pilot import pilot_configs
-    from .train.rundir import finished
-
-    configs: list[TrainConfig] = []
-
-    class PlanningContext(Context):
-        waiting = False  # the current plan used a rate whose pilots are unfinished
-
-        def rate(self, role: str, optimizer: str) -> float:
-            grid = self.preset.lr_grid[optimizer]
-            pilots = pilot_configs(self.preset, role, optimizer) if len(grid) > 1 else []
-            pending = [c for c in pilots if not finished(self.runs_dir / c.key())]
-            if not pending:
-                return super().rate(role, optimizer)
-            configs.extend(pending)
-            self.waiting = True
-            return grid[0]  # a stand-in: this plan's runs wait unless ``assume_rates``
-
-    planner = PlanningContext(preset=preset, out_dir=out_dir, only_train=True)
-    for name in names:
-        planner.waiting = False
-        plan = EXPERIMENTS[name].plan(planner)
-        if assume_rates or not planner.waiting:
-            map_plan(plan, configs.append)
-    return list({c.key(): c for c in configs}.values())

@@ -85,10 +85,16 @@ def fashion_presets(base: Preset) -> dict[str, Preset]:
     Heun 0.75, Adam&RK2 0.92. The tier's 16 pilots, 8 restarts and 8 Figure 7 runs came to
     ≈ 42 minutes there, so its pilots train a fifth of the epochs (3), not a quarter.
 
-    So within 15 epochs only the Adam family approaches convergence (dropout ×1/8 costs it 0.234 vs
-    0.142); the plain-SGD family needs the rate the pilot selection (issue 7) picks from the grid's
-    low end and is at risk of being flagged failed at 0.05-0.2. ``fashion`` (users with more time)
-    trains 20 epochs, as the issue's pilot did.
+    With the images channels-last (``data.channels_last``; one thread of a quiet machine,
+    2026-11-30, 5,000/2,000 images, surfaces on 1,000): pilots 14-18 s (SGD, Adam) and 23-25 s
+    (Heun, Adam&RK2), 15-epoch runs 66-70 s and 111-114 s; table1 1,009 s (probes ≈ 340 s of it),
+    fig5_6 514 s, fig7 608 s — 35.6 minutes, too long for a third lane beside the demo's two.
+    Train accuracy of the seed-0 runs: SGD 0.90, Adam 0.91, Heun 0.83, Adam&RK2 0.93. Hence the
+    demo tier's 4,000/1,000 images and 500 probe images (BENCHMARKS.md has its time).
+
+    None of them has converged in 15 epochs (the earlier figures, before the per-epoch BatchNorm
+    refresh, judged the SGD family by stale statistics and made it look worse); ``fashion`` (users
+    with more time) trains 20 epochs, as the issue's pilot did, and every experiment.
     """
     full = dataclasses.replace(
         base,
