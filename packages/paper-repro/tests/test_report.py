@@ -71,10 +71,29 @@ def test_report_lists_pilots_and_left_out_runs(tmp_path: Path) -> None:
     left_out = [{"run": "cnn1d (BN) midpoint lr=0.4 seed=1", "reason": "diverged: at epoch 3"}]
     write(tmp_path, "fig10", fig10([0.5] * 3), left_out)
     md = write_report(tmp_path)[0].read_text()
-    assert "| bn | sgd | 0.1 (chosen) | 5 | 0.4 | 0.880 | 0.900 |" in md
+    assert "| bn | sgd | 0.1 (chosen: the grid's smallest) | 5 | 0.4 | 0.880 | 0.900 |" in md
     assert "| bn | sgd | 0.2 | 5 | nan | 0.100 | 0.100 — diverged: train_loss non-finite |" in md
     assert "- cnn1d (BN) midpoint lr=0.4 seed=1: diverged: at epoch 3" in md
     assert verdicts(tmp_path)["F10-rise"] == REPRODUCED
+
+
+def test_report_flags_rates_chosen_at_an_end_of_their_grid(tmp_path: Path) -> None:
+    def pilots(optimizer: str, rates: tuple[float, ...], chosen: float) -> None:
+        rows = [PilotRow("bn", optimizer, lr, 3, 1.0 + lr, 0.8, 0.8, None) for lr in rates]
+        save_pilots(tmp_path, rows, chosen)
+
+    pilots("sgd", (0.2, 0.1, 0.05), 0.2)
+    pilots("adam", (0.002, 0.001, 0.0005), 0.001)
+    pilots("heun", (0.4, 0.2), 0.2)
+    write(tmp_path, "fig10", fig10([0.5] * 3))
+    md = write_report(tmp_path)[0].read_text()
+    assert "| bn | sgd | 0.2 (chosen: the grid's largest) |" in md
+    assert "| bn | adam | 0.001 (chosen) |" in md
+    assert "| bn | heun | 0.2 (chosen: the grid's smallest) |" in md
+    assert (
+        "Chosen at an end of the grid, so a better rate may lie beyond it: bn sgd 0.2 (largest), "
+        "bn heun 0.2 (smallest)." in md
+    )
 
 
 def test_malformed_numbers_stop_the_report_naming_claim_and_key(tmp_path: Path) -> None:

@@ -66,6 +66,16 @@ def pilot_row(role: str, run: RunResult, chance: float) -> PilotRow:
     )
 
 
+def grid_end(rates: Sequence[float], chosen: float) -> str | None:
+    """ "largest" or "smallest" when ``chosen`` is that end of a grid of two or more ``rates`` (a
+    better rate may then lie beyond the grid), else None."""
+    if len(set(rates)) < 2:
+        return None
+    if chosen == max(rates):
+        return "largest"
+    return "smallest" if chosen == min(rates) else None
+
+
 def choose(rows: Sequence[PilotRow]) -> float:
     """The chosen rate (see the module docstring)."""
     if not rows:

@@ -162,21 +162,37 @@ def _pilots(tiers: list[Tier]) -> list[Block]:
         if not table:
             blocks.append(Block("para", "No pilot has run."))
             continue
+        ends = [pilot.grid_end([row["lr"] for row in e["rows"]], e["chosen"]) for e in table]
         rows = [
             [
                 entry["role"],
                 entry["optimizer"],
-                f"{row['lr']:g}" + (" (chosen)" if row["lr"] == entry["chosen"] else ""),
+                _rate(row["lr"], entry["chosen"], end),
                 str(row["epochs"]),
                 f"{row['test_loss']:.4g}",
                 f"{row['test_acc']:.3f}",
                 f"{row['train_acc']:.3f}" + (f" — {row['failure']}" if row["failure"] else ""),
             ]
-            for entry in table
+            for entry, end in zip(table, ends, strict=True)
             for row in entry["rows"]
         ]
         blocks.append(Block("table", (header, rows)))
+        at_end = [
+            f"{e['role']} {e['optimizer']} {e['chosen']:g} ({end})"
+            for e, end in zip(table, ends, strict=True)
+            if end
+        ]
+        if at_end:
+            text = "Chosen at an end of the grid, so a better rate may lie beyond it: "
+            blocks.append(Block("para", f"{text}{', '.join(at_end)}."))
     return blocks
+
+
+def _rate(lr: float, chosen: float, end: str | None) -> str:
+    """A pilot's rate, marked when chosen (and when that is an end of its grid)."""
+    if lr != chosen:
+        return f"{lr:g}"
+    return f"{lr:g} (chosen: the grid's {end})" if end else f"{lr:g} (chosen)"
 
 
 def _setup(tiers: list[Tier]) -> list[Block]:
