@@ -116,3 +116,17 @@ def test_each_directory_is_one_tier_in_the_order_first_named(tmp_path: Path) -> 
     lstm = tier(tmp_path, "lstm", {})
     tiers = load_tiers(cpu, [lstm, cpu, tmp_path / "cpu" / ".." / "lstm", cpu])
     assert [t.run_dir for t in tiers] == [cpu, lstm]
+
+
+def test_the_report_names_run_directories_relative_to_itself(tmp_path: Path) -> None:
+    # The same runs reported from two places give the same text: no absolute path is written.
+    for where in ("a", "b"):
+        root = tmp_path / where
+        root.mkdir()
+        cpu, lstm = tier(root, "cpu", {}), tier(root, "lstm", {})
+        main(["report", "--out", str(cpu), "--tier", str(lstm)])
+    md = [(tmp_path / w / "cpu" / "report.md").read_text() for w in ("a", "b")]
+    assert md[0] == md[1]
+    assert str(tmp_path) not in md[0]
+    assert "Run directory: this report's directory." in md[0]
+    assert "Run directory: `../lstm`." in md[0]

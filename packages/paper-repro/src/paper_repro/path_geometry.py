@@ -35,6 +35,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 import surface_probe as sp
+from surface_probe.distributed import barrier, rank_and_world
 
 from .data import DataBundle
 from .train import EVAL_BATCH_SIZE, RunResult, build_initial_model, train
@@ -61,12 +62,28 @@ def record(
     full_examples: int,
     progress: bool | None = None,
 ) -> Rows:
-    """The recording of ``run`` (see the module docstring): made once, then loaded."""
-    key = run.config.key()
-    target = Path(directory) / key
-    if (target / "meta.npz").exists():
-        return sp.load_geometry(target)
-    staging = Path(directory) / f"{key}.partial"
+    """The recording of ``run`` (see the module docstring): made once, then loaded. Under
+    torchrun, rank 0 makes it (the training loop writes only there) while the other ranks wait."""
+    target = Path(directory) / run.config.key()
+    if rank_and_world()[0] == 0 and not (target / "meta.npz").exists():
+        _make(
+            run, target, data, full_every=full_every, full_examples=full_examples, progress=progress
+        )
+    barrier()  # every rank, every call: rank 0 has written the recording before any rank reads it
+    return sp.load_geometry(target)
+
+
+def _make(
+    run: RunResult,
+    target: Path,
+    data: DataBundle,
+    *,
+    full_every: int,
+    full_examples: int,
+    progress: bool | None,
+) -> None:
+    """Record ``run`` into ``target`` through a staging directory beside it."""
+    staging = target.with_name(f"{target.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     n = full_examples or data.train_x.shape[0]
     starts = range(0, n, EVAL_BATCH_SIZE)
@@ -107,7 +124,6 @@ def record(
         sp.two_pass(fresh, staging / "recording", **options)
     os.replace(staging / "recording", target)
     shutil.rmtree(staging)
-    return sp.load_geometry(target)
 
 
 def window_means(values: np.ndarray, start: float, end: float, windows: int) -> np.ndarray:

@@ -22,6 +22,7 @@ rendezvous address)
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +31,10 @@ import torch
 import torch.distributed as dist
 
 from .device import resolve_device
+
+RANK_WAIT = datetime.timedelta(hours=24)
+"""How long a rank may wait at a barrier: No Wrong Turns' recordings are training passes that rank 0
+makes while the others wait (hours at paper scale; the process group's default is 30 minutes)."""
 
 __all__ = ["check_nproc", "process_group", "torchrun_command", "under_torchrun"]
 
@@ -81,7 +86,7 @@ def process_group(device: str) -> Iterator[int]:
             )
         torch.cuda.set_device(local_rank)  # "cuda" now means this rank's GPU
         backend = "nccl"
-    dist.init_process_group(backend)
+    dist.init_process_group(backend, timeout=RANK_WAIT)
     try:
         yield dist.get_rank()
     finally:

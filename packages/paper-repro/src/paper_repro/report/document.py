@@ -79,7 +79,7 @@ def build(out_dir: Path, tier_dirs: Sequence[Path] = ()) -> list[Block]:
         if deviations:
             blocks += [Block("para", "Deviations from this paper:"), Block("items", deviations)]
     blocks += _pilots(tiers)
-    blocks += _setup(tiers)
+    blocks += _setup(out_dir, tiers)
     return blocks
 
 
@@ -195,7 +195,13 @@ def _rate(lr: float, chosen: float, end: str | None) -> str:
     return f"{lr:g} (chosen: the grid's {end})" if end else f"{lr:g} (chosen)"
 
 
-def _setup(tiers: list[Tier]) -> list[Block]:
+def _where(run_dir: Path, out_dir: Path) -> str:
+    """Where a tier's runs are, relative to the report (no absolute path is written)."""
+    relative = Path(os.path.relpath(run_dir, out_dir)).as_posix()
+    return "this report's directory" if relative == "." else f"`{relative}`"
+
+
+def _setup(out_dir: Path, tiers: list[Tier]) -> list[Block]:
     blocks = [
         Block("heading", (2, "How verdicts are decided")),
         Block("para", claims.__doc__ or ""),
@@ -206,13 +212,15 @@ def _setup(tiers: list[Tier]) -> list[Block]:
     for tier in tiers:
         preset = tier.preset
         if "setups" not in preset:
-            blocks.append(Block("para", f"`{tier.run_dir}`: no preset.json, setup unknown."))
+            where = _where(tier.run_dir, out_dir)
+            blocks.append(Block("para", f"Run directory: {where}; no preset.json, setup unknown."))
             continue
         setups = [[role, s["description"]] for role, s in preset.get("setups", {}).items()]
         settings = [[k, json.dumps(preset.get(k))] for k in SETTINGS]
         blocks += [
             Block("heading", (3, tier.name)),
-            Block("para", f"`{tier.run_dir}`: {preset['description']}."),
+            Block("para", f"Run directory: {_where(tier.run_dir, out_dir)}."),
+            Block("para", f"{preset['description']}."),
             Block("table", (["Role", "Model and data"], setups)),
             Block("table", (["Setting", "Value"], settings)),
             Block(
