@@ -128,7 +128,7 @@ def _experiment(out_dir: Path, exp: Experiment, tiers: list[Tier]) -> list[Block
             blocks.append(Block("para", f"Not run: `{exp.name}/result.json` is missing."))
         else:
             for fig in result["figures"]:
-                path = Path(os.path.relpath(tier.run_dir / fig, out_dir)).as_posix()
+                path = _relative(tier.run_dir / fig, out_dir)
                 blocks.append(Block("image", (path, f"{exp.name}: {Path(fig).stem}")))
             blocks += _excluded(result.get("excluded", []))
         rows = [
@@ -195,9 +195,15 @@ def _rate(lr: float, chosen: float, end: str | None) -> str:
     return f"{lr:g} (chosen: the grid's {end})" if end else f"{lr:g} (chosen)"
 
 
+def _relative(path: Path, out_dir: Path) -> str:
+    """``path`` as the report names it: relative to the report's directory (no absolute path is
+    written, so the report reads the same wherever the runs are)."""
+    return Path(os.path.relpath(path, out_dir)).as_posix()
+
+
 def _where(run_dir: Path, out_dir: Path) -> str:
-    """Where a tier's runs are, relative to the report (no absolute path is written)."""
-    relative = Path(os.path.relpath(run_dir, out_dir)).as_posix()
+    """Where a tier's runs are, said relative to the report."""
+    relative = _relative(run_dir, out_dir)
     return "this report's directory" if relative == "." else f"`{relative}`"
 
 
