@@ -67,8 +67,8 @@ def pilot_row(role: str, run: RunResult, chance: float) -> PilotRow:
 
 
 def grid_end(rates: Sequence[float], chosen: float) -> str | None:
-    """ "largest" or "smallest" when ``chosen`` is that end of a grid of two or more ``rates`` (a
-    better rate may then lie beyond the grid), else None."""
+    """Which end of a grid of two or more ``rates`` ``chosen`` is, "largest" or "smallest" (a
+    better rate may then lie beyond the grid); None when it lies inside."""
     if len(set(rates)) < 2:
         return None
     if chosen == max(rates):
